@@ -1,0 +1,2 @@
+export { createAdminRouter, ADMIN_PATHS } from './router';
+export type { AdminDeps } from './router';

@@ -1,0 +1,82 @@
+import express from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { AuditSink } from '../audit';
+import type { Permission } from '../authz';
+import { formatPermission, isAllowed } from '../authz';
+import type { Config, LogLevel } from '../config';
+import { LOG_LEVELS } from '../config';
+import { authenticate } from '../http/authenticate';
+import { ProxyError, sendError } from '../http/errors';
+import { scopeOf } from '../http/request-scope';
+import type { KeyResolver } from '../keys';
+import type { Logger } from '../log';
+
+export interface AdminDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly resolver: KeyResolver;
+  readonly audit: AuditSink;
+}
+
+/** Paths the proxy answers itself in every mode; they never reach the upstream. */
+export const ADMIN_PATHS = ['/healthcheck', '/logs', '/logs/*rest', '/cache', '/cache/*rest'];
+
+/** The proxy's own routes. All but the health check need a key with an `admin/...` scope. */
+export function createAdminRouter(deps: AdminDeps): Router {
+  const { config, logger, resolver, audit } = deps;
+  const router = express.Router();
+  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false });
+  const requireScope = (permission: Permission): RequestHandler[] => [keyRequired, requirePermission(permission, audit)];
+
+  router.get('/healthcheck', (_req, res) => {
+    res.type('text/plain').send('All OK');
+  });
+
+  router.post('/logs/:level', ...requireScope(['admin', 'logs']), (req: Request, res: Response) => {
+    const level = String(req.params.level).toLowerCase() as LogLevel;
+    if (!LOG_LEVELS.includes(level)) {
+      return sendError(res, new ProxyError('BAD_REQUEST', `unknown log level; use one of ${LOG_LEVELS.join(', ')}`), 'rest');
+    }
+    const seconds = config.log.overrideDurationMs / 1000;
+    logger.overrideLevel(level, config.log.overrideDurationMs);
+    logger.notice(`log level set to ${level} for ${seconds} s`, { requestId: scopeOf(req).id, user: scopeOf(req).principal?.userId });
+    res.json({ detail: `log level set to ${level} for ${seconds} s`, level, seconds });
+  });
+
+  router.post('/cache/reset', ...requireScope(['admin', 'cache']), (_req, res) => {
+    const evicted = resolver.size;
+    resolver.reset();
+    res.json({ detail: 'key cache cleared', evicted });
+  });
+
+  router.delete('/cache/:key', ...requireScope(['admin', 'cache']), (req: Request, res: Response) => {
+    const evicted = resolver.evict(String(req.params.key));
+    res.json({ detail: evicted ? 'key evicted from the cache' : 'key was not cached', evicted });
+  });
+
+  router.all(ADMIN_PATHS, (_req, res) => {
+    sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'method not allowed on this proxy route'), 'rest');
+  });
+  return router;
+}
+
+function requirePermission(permission: Permission, audit: AuditSink): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const scope = scopeOf(req);
+    const allowed = scope.principal !== null && isAllowed(scope.principal.scopes, permission);
+    scope.summary = `${req.method} ${formatPermission(permission)}`;
+    audit.record({
+      outcome: allowed ? 'ALLOWED' : 'BLOCKED',
+      dialect: 'admin',
+      requestId: scope.id,
+      user: scope.principal?.userId ?? 'public',
+      client: scope.client,
+      operationType: 'admin',
+      operationName: `${req.method} ${req.route?.path ?? ''}`,
+      fields: [formatPermission(permission)],
+      ...(allowed ? {} : { missing: [formatPermission(permission)] }),
+    });
+    if (allowed) return next();
+    sendError(res, new ProxyError('FORBIDDEN', `API key lacks permission: ${formatPermission(permission)}`), 'rest');
+  };
+}

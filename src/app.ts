@@ -1,0 +1,56 @@
+import cors from 'cors';
+import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { createAdminRouter } from './admin';
+import type { AuditSink } from './audit';
+import { createDocumentCache } from './authz/graphql';
+import type { Config } from './config';
+import { ProxyError, requestContext, requestLog, scopeOf, sendError } from './http';
+import type { KeyResolver } from './keys';
+import type { Logger } from './log';
+import { createGraphQLProxy } from './proxy';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly resolver: KeyResolver;
+  readonly audit: AuditSink;
+}
+
+export interface ProxyApp {
+  readonly app: Express;
+  /** Releases upstream connections. */
+  close(): void;
+}
+
+const OWN_PATHS = /^\/(healthcheck|logs|cache)(\/|$)/i;
+
+/**
+ * The request chain, in the order a request meets it:
+ * request id → CORS → proxy's own routes → key → method and body checks → authorization → audit → forward.
+ */
+export function createApp(deps: AppDeps): ProxyApp {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestContext());
+  app.use(requestLog(logger, OWN_PATHS));
+  app.use(cors({
+    origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
+    exposedHeaders: ['X-Request-Id'],
+    maxAge: 600,
+  }));
+  app.use(createAdminRouter(deps));
+
+  const graphql = createGraphQLProxy({ ...deps, documents: createDocumentCache(config.graphql.maxTokens) });
+  app.use(graphql.router);
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error('unexpected error', { requestId: scopeOf(req).id, error: err instanceof Error ? err : String(err) });
+    sendError(res, new ProxyError('INTERNAL_SERVER_ERROR', 'internal error in the auth proxy'), 'graphql');
+  });
+  return { app, close: () => graphql.close() };
+}

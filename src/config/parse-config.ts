@@ -1,0 +1,131 @@
+import { EnvReader } from './env-reader';
+import type { Config, DbConfig, DbType } from './types';
+import { LOG_LEVELS } from './types';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+export interface ParsedConfig {
+  readonly config: Config;
+  /** Legal but risky settings, logged once at start-up. */
+  readonly warnings: readonly string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY_SECONDS = 86400;
+
+/** Parses and validates the whole configuration once; throws ConfigError naming every bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
+  const r = new EnvReader(env);
+  const warnings: string[] = [];
+
+  const apiServiceUrl = r.url('API_SERVICE_URL', ['http:', 'https:']);
+  const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS) ?? 'warn';
+  const logFormat = r.oneOf('LOG_FORMAT', ['json', 'pretty'] as const) ??
+    (env.NODE_ENV === 'production' ? 'json' : 'pretty');
+  const allowPublicAccess = r.bool('ALLOW_PUBLIC_ACCESS');
+  const tenant = { id: r.string('TENANT_ID') ?? '', name: r.string('TENANT_NAME') ?? '', slug: r.string('TENANT_SLUG') ?? '' };
+  if (!UUID.test(tenant.id)) {
+    warnings.push(`TENANT_ID "${tenant.id}" is not a UUID: Prefect >= 1.0 clients reject it at \`prefect auth login\``);
+  }
+  if (allowPublicAccess) {
+    warnings.push('ALLOW_PUBLIC_ACCESS is true: requests without a key reach the Prefect API unchecked');
+  }
+
+  const config: Config = {
+    apiServiceUrl: apiServiceUrl ?? new URL('http://127.0.0.1:4200'),
+    host: r.string('HOST') ?? '0.0.0.0',
+    port: r.int('PORT', 0, 65535),
+    env: r.string('ENV') ?? 'NA',
+    log: {
+      level: logLevel,
+      overrideDurationMs: r.int('LOG_LEVEL_OVERRIDE_DURATION', 1, 7 * DAY_SECONDS) * 1000,
+      format: logFormat,
+    },
+    allowPublicAccess,
+    tenant,
+    db: parseDbConfig(r),
+    keyCache: {
+      ttlMs: r.int('KEY_CACHE_TTL', 0, 7 * DAY_SECONDS) * 1000,
+      negativeTtlMs: r.int('KEY_CACHE_NEGATIVE_TTL', 0, 3600) * 1000,
+      max: r.int('KEY_CACHE_MAX', 1, 10_000_000),
+    },
+    bodyLimitBytes: r.size('BODY_LIMIT'),
+    upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT', 1, DAY_SECONDS) * 1000,
+    audit: { logVariables: r.bool('AUDIT_LOG_VARIABLES') },
+    graphql: {
+      maxBatch: r.int('GRAPHQL_MAX_BATCH', 1, 1000),
+      maxTokens: r.int('GRAPHQL_MAX_TOKENS', 100, 10_000_000),
+    },
+    corsOrigins: parseOrigins(r.string('CORS_ORIGINS') ?? '*'),
+    trustProxy: parseTrustProxy(r.string('TRUST_PROXY') ?? 'false'),
+  };
+  if (r.errors.length > 0) throw new ConfigError(r.errors);
+  return { config: deepFreeze(config), warnings };
+}
+
+const DB_TYPE_ALIASES: Record<string, DbType> = {
+  postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql', sqlite: 'sqlite',
+};
+
+function parseDbConfig(r: EnvReader): DbConfig {
+  const url = r.url('DATABASE_URL', ['postgres:', 'postgresql:', 'mysql:', 'mariadb:']);
+  const host = r.string('DB_HOST');
+  const named = r.oneOf('DB_TYPE', ['postgres', 'postgresql', 'mysql', 'mariadb', 'sqlite'] as const);
+  let type: DbType | undefined = named && DB_TYPE_ALIASES[named];
+  const timeoutMs = r.int('DB_TIMEOUT', 1, 300) * 1000;
+  const poolMax = r.int('DB_POOL_MAX', 1, 1000);
+  if (type === undefined) {
+    if (url) type = url.protocol.startsWith('postgres') ? 'postgres' : 'mysql';
+    else type = host ? 'postgres' : 'sqlite';
+  }
+  if (type === 'sqlite') {
+    return { type, filename: r.string('DB_FILENAME') ?? 'data/prefect-auth-proxy.sqlite3', timeoutMs };
+  }
+  if (url) {
+    if (url.protocol.startsWith('postgres') !== (type === 'postgres')) {
+      r.errors.push(`DATABASE_URL does not match DB_TYPE=${type}`);
+    }
+    // mysql2 does not know the mariadb: scheme; the wire protocol is the same.
+    const href = url.protocol === 'mariadb:' ? url.href.replace(/^mariadb:/, 'mysql:') : url.href;
+    return { type, connection: href, poolMax, timeoutMs };
+  }
+  if (!host) r.errors.push(`DB_HOST (or DATABASE_URL) is required when DB_TYPE=${type}`);
+  const port = r.raw('DB_PORT') === undefined ? (type === 'postgres' ? 5432 : 3306) : r.int('DB_PORT', 1, 65535);
+  return {
+    type,
+    connection: {
+      host: host ?? '',
+      port,
+      user: r.string('DB_USER'),
+      password: r.string('DB_PASSWORD'),
+      database: r.string('DB_DATABASE'),
+    },
+    poolMax,
+    timeoutMs,
+  };
+}
+
+function parseOrigins(value: string): '*' | readonly string[] {
+  if (value === '*') return '*';
+  return value.split(',').map((o) => o.trim()).filter(Boolean);
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const lower = value.toLowerCase();
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof URL)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

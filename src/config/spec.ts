@@ -1,0 +1,48 @@
+/**
+ * Every environment variable the service reads, with its default and documentation.
+ * The README configuration table is checked against this list by a test, so the two cannot drift.
+ */
+export interface VariableSpec {
+  readonly name: string;
+  /** Default as the operator would write it; undefined means "unset". */
+  readonly default?: string;
+  readonly description: string;
+  /** A secret may also be read from the file named by `<NAME>_FILE`, and is never logged. */
+  readonly secret?: boolean;
+}
+
+export const variables: readonly VariableSpec[] = [
+  { name: 'API_SERVICE_URL', default: 'http://127.0.0.1:4200', description: 'Base URL of the Prefect API the proxy forwards to. Request paths are appended to its path.' },
+  { name: 'HOST', default: '0.0.0.0', description: 'Address to listen on.' },
+  { name: 'PORT', default: '3000', description: 'Port to listen on.' },
+  { name: 'LOG_LEVEL', default: 'warn', description: '`error`, `warn`, `info` or `debug`.' },
+  { name: 'LOG_LEVEL_OVERRIDE_DURATION', default: '300', description: 'Seconds a level set with `POST /logs/:level` lasts before returning to `LOG_LEVEL`.' },
+  { name: 'LOG_FORMAT', description: '`json` (one JSON object a line) or `pretty`. Default: `json` when `NODE_ENV=production`, else `pretty`.' },
+  { name: 'ALLOW_PUBLIC_ACCESS', default: 'false', description: 'UNSAFE. `true` lets requests without a key through with no permission checks. Requests with a key are still checked.' },
+  { name: 'TENANT_ID', default: 'Default', description: 'Tenant id returned by the emulated Prefect 1 `auth_info` / `tenant` queries. Prefect >= 1.0 needs the UUID of a real tenant of the server.' },
+  { name: 'TENANT_NAME', default: 'Default', description: 'Tenant name returned by the emulated `tenant` query.' },
+  { name: 'TENANT_SLUG', default: 'default', description: 'Tenant slug returned by the emulated `tenant` query.' },
+  { name: 'ENV', default: 'NA', description: 'Name of the environment, added to every log line.' },
+  { name: 'DB_TYPE', description: '`postgres`, `mysql` (MySQL or MariaDB) or `sqlite`. Default: from `DATABASE_URL` if set, else `postgres` when `DB_HOST` is set, else `sqlite`.' },
+  { name: 'DATABASE_URL', secret: true, description: 'Connection URL (`postgres://user:pass@host:5432/db`, `mysql://...`); takes precedence over `DB_HOST` and friends.' },
+  { name: 'DB_HOST', description: 'Key store database host.' },
+  { name: 'DB_PORT', description: 'Key store database port. Default: 5432 for PostgreSQL, 3306 for MySQL.' },
+  { name: 'DB_USER', description: 'Key store database user.' },
+  { name: 'DB_PASSWORD', secret: true, description: 'Key store database password.' },
+  { name: 'DB_DATABASE', description: 'Key store database name.' },
+  { name: 'DB_FILENAME', default: 'data/prefect-auth-proxy.sqlite3', description: 'SQLite file; created with the key table on first start.' },
+  { name: 'DB_POOL_MAX', default: '10', description: 'Most connections to the key store database.' },
+  { name: 'DB_TIMEOUT', default: '5', description: 'Seconds a key lookup may take before the request gets 503.' },
+  { name: 'KEY_CACHE_TTL', default: '1800', description: 'Seconds a key lookup is cached (never beyond the key\'s expiry).' },
+  { name: 'KEY_CACHE_NEGATIVE_TTL', default: '10', description: 'Seconds an unknown key is remembered as unknown, so floods of bad keys do not reach the database.' },
+  { name: 'KEY_CACHE_MAX', default: '10000', description: 'Most cached keys; the least recently used are evicted first.' },
+  { name: 'BODY_LIMIT', default: '10mb', description: 'Largest request body accepted (`b`, `kb`, `mb` suffixes); larger ones get 413.' },
+  { name: 'UPSTREAM_TIMEOUT', default: '120', description: 'Seconds to wait for the Prefect API to answer before 504.' },
+  { name: 'AUDIT_LOG_VARIABLES', default: 'false', description: 'Add GraphQL variables to audit lines. They may contain secrets: keep `false` unless needed.' },
+  { name: 'GRAPHQL_MAX_BATCH', default: '50', description: 'Most operations in one JSON-array batch (the Prefect 1 UI sends up to 25).' },
+  { name: 'GRAPHQL_MAX_TOKENS', default: '100000', description: 'Most lexical tokens in one GraphQL document; larger documents get 400 before they are parsed further.' },
+  { name: 'CORS_ORIGINS', default: '*', description: 'Origins allowed to call the proxy from a browser: `*` or a comma-separated list. Keys travel in headers, never cookies.' },
+  { name: 'TRUST_PROXY', default: 'false', description: 'Trust `X-Forwarded-For` for the client address in audit lines: `false`, `true`, a hop count, or a list of trusted addresses/subnets.' },
+];
+
+export const variableNames: ReadonlySet<string> = new Set(variables.map((v) => v.name));

@@ -1,0 +1,43 @@
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+export type DbType = 'postgres' | 'mysql' | 'sqlite';
+
+export type DbConfig =
+  | { readonly type: 'sqlite'; readonly filename: string; readonly timeoutMs: number }
+  | {
+      readonly type: 'postgres' | 'mysql';
+      readonly connection: string | NetworkConnection;
+      readonly poolMax: number;
+      readonly timeoutMs: number;
+    };
+
+export interface NetworkConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+}
+
+export interface Config {
+  readonly apiServiceUrl: URL;
+  readonly host: string;
+  readonly port: number;
+  readonly env: string;
+  readonly log: {
+    readonly level: LogLevel;
+    readonly overrideDurationMs: number;
+    readonly format: 'json' | 'pretty';
+  };
+  readonly allowPublicAccess: boolean;
+  readonly tenant: { readonly id: string; readonly name: string; readonly slug: string };
+  readonly db: DbConfig;
+  readonly keyCache: { readonly ttlMs: number; readonly negativeTtlMs: number; readonly max: number };
+  readonly bodyLimitBytes: number;
+  readonly upstreamTimeoutMs: number;
+  readonly audit: { readonly logVariables: boolean };
+  readonly graphql: { readonly maxBatch: number; readonly maxTokens: number };
+  readonly corsOrigins: '*' | readonly string[];
+  readonly trustProxy: boolean | number | string;
+}

@@ -1,0 +1,83 @@
+import type { Response } from 'express';
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BAD_GATEWAY'
+  | 'SERVICE_UNAVAILABLE'
+  | 'GATEWAY_TIMEOUT'
+  | 'INTERNAL_SERVER_ERROR';
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BAD_GATEWAY: 502,
+  SERVICE_UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/** Every error a client can see. The message is shown to the client: never put a secret in it. */
+export class ProxyError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+/** The error formats of the clients: GraphQL `errors` or the JSON `detail` Prefect 2/3 and curl read. */
+export type Dialect = 'graphql' | 'rest';
+
+export function graphqlError(message: string, code: string): Record<string, unknown> {
+  return { message, extensions: { code } };
+}
+
+export function errorBody(err: ProxyError, dialect: Dialect): unknown {
+  return dialect === 'graphql' ? { errors: [graphqlError(err.message, err.code)] } : { detail: err.message };
+}
+
+export function sendError(res: Response, err: ProxyError, dialect: Dialect): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(err.status).set(err.headers).json(errorBody(err, dialect));
+}
+
+/** Maps body-parser failures (they carry `type` and `status`) to client errors. */
+export function fromBodyParserError(err: unknown): ProxyError | undefined {
+  const e = err as { type?: string; status?: number };
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    case 'entity.parse.failed':
+      return new ProxyError('BAD_REQUEST', 'request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ProxyError('UNSUPPORTED_MEDIA_TYPE', 'request body encoding is not supported: send plain UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new ProxyError('BAD_REQUEST', 'request body was incomplete');
+    default:
+      return e?.status && e.status >= 400 && e.status < 500
+        ? new ProxyError('BAD_REQUEST', 'request body could not be read')
+        : undefined;
+  }
+}

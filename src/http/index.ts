@@ -1,0 +1,7 @@
+export { authenticate } from './authenticate';
+export type { AuthenticateOptions } from './authenticate';
+export { errorBody, fromBodyParserError, graphqlError, ProxyError, sendError } from './errors';
+export type { Dialect, ErrorCode } from './errors';
+export { requestContext, scopeOf } from './request-scope';
+export type { BatchSplice, RequestScope } from './request-scope';
+export { requestLog } from './request-log';

@@ -1,0 +1,84 @@
+import { LRUCache } from 'lru-cache';
+import { compileScopes, invalidScopes, splitScopes } from '../authz';
+import { HASH_PREFIX, sha256Hex } from './hash';
+import type { KeyStore, Principal } from './types';
+
+export interface KeyResolverOptions {
+  readonly ttlMs: number;
+  readonly negativeTtlMs: number;
+  readonly max: number;
+  /** Called with a message when a row cannot be used as it is (bad scopes, duplicated key). */
+  readonly warn: (message: string, meta: Record<string, unknown>) => void;
+}
+
+export interface KeyResolver {
+  /** The principal for a presented key, or null when no valid row matches. Throws KeyStoreUnavailableError. */
+  resolve(key: string): Promise<Principal | null>;
+  /** Forgets a key given as the key itself or as its `sha256:<hex>` form; true if it was cached. */
+  evict(keyOrHash: string): boolean;
+  reset(): void;
+  readonly size: number;
+}
+
+/** Cached lookups keyed by the key's hash, so the cache never holds a key in clear text. */
+export function createKeyResolver(store: KeyStore, options: KeyResolverOptions): KeyResolver {
+  // `false` marks an unknown key (lru-cache does not store null or undefined).
+  const cache = new LRUCache<string, Principal | false>({ max: options.max, ttlAutopurge: false });
+  const inFlight = new Map<string, Promise<Principal | null>>();
+  let generation = 0;
+
+  const load = async (key: string, hash: string): Promise<Principal | null> => {
+    const started = generation;
+    const rows = await store.findValidKeys([key, HASH_PREFIX + hash]);
+    const users = new Set(rows.map((r) => r.userId));
+    let principal: Principal | null = null;
+    if (users.size > 1) {
+      options.warn('API key matches several users; refusing it', { users: [...users] });
+    } else if (rows[0]) {
+      const row = rows[0];
+      const scopeList = splitScopes(row.scopes);
+      const bad = invalidScopes(scopeList);
+      if (bad.length > 0) options.warn('ignoring malformed scopes', { user: row.userId, scopes: bad });
+      principal = { userId: row.userId, scopeList, scopes: compileScopes(scopeList) };
+    }
+    // An eviction while the lookup ran may be a revocation: don't cache what was read before it.
+    if (started === generation) {
+      const ttl = principal
+        ? Math.min(options.ttlMs, Math.floor((rows[0]?.secondsLeft ?? 0) * 1000))
+        : options.negativeTtlMs;
+      if (ttl > 0) cache.set(hash, principal ?? false, { ttl });
+    }
+    return principal;
+  };
+
+  return {
+    async resolve(key) {
+      const hash = sha256Hex(key);
+      const cached = cache.get(hash);
+      if (cached !== undefined) return cached || null;
+      // Concurrent requests with the same uncached key share one database lookup.
+      let pending = inFlight.get(hash);
+      if (!pending) {
+        pending = load(key, hash).finally(() => inFlight.delete(hash));
+        inFlight.set(hash, pending);
+      }
+      return pending;
+    },
+    evict(keyOrHash) {
+      generation++;
+      const hash = keyOrHash.toLowerCase().startsWith(HASH_PREFIX)
+        ? keyOrHash.slice(HASH_PREFIX.length).toLowerCase()
+        : sha256Hex(keyOrHash);
+      inFlight.delete(hash);
+      return cache.delete(hash);
+    },
+    reset() {
+      generation++;
+      inFlight.clear();
+      cache.clear();
+    },
+    get size() {
+      return cache.size;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { CompiledScopes } from '../authz';
+
+/** A row of `prefect_api_keys` that matched a presented key and has not expired. */
+export interface KeyRecord {
+  readonly userId: string;
+  readonly scopes: string;
+  /** Seconds until `key_expr_dt`, computed by the database so its clock and time zone decide. */
+  readonly secondsLeft: number;
+}
+
+/** The database behind the keys. Implementations must look up by `api_key` using its index. */
+export interface KeyStore {
+  /** Rows whose `api_key` is one of `candidates` and that have not expired. */
+  findValidKeys(candidates: readonly string[]): Promise<KeyRecord[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Who is calling, once the key is known. Never holds the key itself. */
+export interface Principal {
+  readonly userId: string;
+  readonly scopeList: readonly string[];
+  readonly scopes: CompiledScopes;
+}
+
+export class KeyStoreUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`key store unavailable: ${reason}`);
+  }
+}

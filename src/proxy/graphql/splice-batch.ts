@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response } from 'express';
+import type { BatchSplice } from '../../http/request-scope';
+import { scopeOf } from '../../http/request-scope';
+
+const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
+
+/**
+ * Puts the upstream's answers for the forwarded items of a partly denied batch back at their
+ * positions, beside the denials: Apollo's batch link rejects a reply of the wrong length.
+ */
+export function spliceBatchResponse(status: number, headers: IncomingHttpHeaders, body: Buffer, req: Request, res: Response): void {
+  const splice = scopeOf(req).batchSplice as BatchSplice;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);
+  }
+  const answers = parseArray(body);
+  if (status !== 200 || !answers || answers.length !== splice.forwardedPositions.length) {
+    res.status(status).end(body);
+    return;
+  }
+  const merged = new Array<unknown>(splice.size);
+  splice.forwardedPositions.forEach((position, i) => (merged[position] = answers[i]));
+  for (const [position, answer] of splice.denied) merged[position] = answer;
+  res.status(200).json(merged);
+}
+
+function parseArray(body: Buffer): unknown[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

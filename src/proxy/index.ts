@@ -1,0 +1,4 @@
+export { createGraphQLProxy } from './graphql/router';
+export type { GraphQLProxy, GraphQLRouterDeps } from './graphql/router';
+export { createUpstream, STRIPPED_REQUEST_HEADERS } from './upstream';
+export type { Upstream, UpstreamOptions } from './upstream';
