@@ -11,7 +11,8 @@
 
 export type Permission = readonly string[];
 
-type SegmentMatcher = string | RegExp;
+/** A literal segment, or a wildcard that may match `__` names only when it starts with `__` itself. */
+type SegmentMatcher = string | { readonly pattern: RegExp; readonly matchesHidden: boolean };
 
 export interface CompiledScopes {
   readonly superuser: boolean;
@@ -44,7 +45,7 @@ export function compileScopes(scopes: readonly string[]): CompiledScopes {
 function compileSegment(segment: string): SegmentMatcher {
   if (!segment.includes('*')) return segment;
   const body = segment.split('*').map(escapeRegExp).join('.*');
-  return new RegExp(`^${body}$`);
+  return { pattern: new RegExp(`^${body}$`), matchesHidden: isHidden(segment) };
 }
 
 function escapeRegExp(text: string): string {
@@ -57,7 +58,7 @@ function isHidden(segment: string): boolean {
 
 function matchSegment(matcher: SegmentMatcher, segment: string): boolean {
   if (typeof matcher === 'string') return matcher === segment;
-  return !isHidden(segment) && matcher.test(segment);
+  return (matcher.matchesHidden || !isHidden(segment)) && matcher.pattern.test(segment);
 }
 
 function matchPattern(pattern: readonly SegmentMatcher[], permission: Permission): boolean {

@@ -78,6 +78,10 @@ function parseDbConfig(r: EnvReader): DbConfig {
   let type: DbType | undefined = named && DB_TYPE_ALIASES[named];
   const timeoutMs = r.int('DB_TIMEOUT', 1, 300) * 1000;
   const poolMax = r.int('DB_POOL_MAX', 1, 1000);
+  // Read even when unused, so a broken secret file is reported rather than silently ignored.
+  const user = r.string('DB_USER');
+  const password = r.string('DB_PASSWORD');
+  const database = r.string('DB_DATABASE');
   if (type === undefined) {
     if (url) type = url.protocol.startsWith('postgres') ? 'postgres' : 'mysql';
     else type = host ? 'postgres' : 'sqlite';
@@ -100,9 +104,9 @@ function parseDbConfig(r: EnvReader): DbConfig {
     connection: {
       host: host ?? '',
       port,
-      user: r.string('DB_USER'),
-      password: r.string('DB_PASSWORD'),
-      database: r.string('DB_DATABASE'),
+      user,
+      password,
+      database,
     },
     poolMax,
     timeoutMs,

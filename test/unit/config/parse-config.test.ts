@@ -1,0 +1,104 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseConfig, variables } from '../../../src/config';
+
+const problems = (env: NodeJS.ProcessEnv): string[] => {
+  try {
+    parseConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+};
+
+describe('parseConfig', () => {
+  it('starts on a fresh machine with nothing set: embedded SQLite', () => {
+    const { config } = parseConfig({});
+    expect(config.db).toEqual({ type: 'sqlite', filename: 'data/prefect-auth-proxy.sqlite3', timeoutMs: 5000 });
+    expect(config.port).toBe(3000);
+    expect(config.allowPublicAccess).toBe(false);
+    expect(config.log.level).toBe('warn');
+    expect(config.bodyLimitBytes).toBe(10 * 1024 * 1024);
+    expect(Object.isFrozen(config.db)).toBe(true);
+  });
+
+  it.each([
+    ['false', false], ['FALSE', false], ['0', false], ['no', false], ['off', false],
+    ['true', true], ['1', true], ['yes', true], ['', false],
+  ])('ALLOW_PUBLIC_ACCESS=%j is %s', (value, expected) => {
+    expect(parseConfig({ ALLOW_PUBLIC_ACCESS: value }).config.allowPublicAccess).toBe(expected);
+  });
+
+  it.each([
+    [{ ALLOW_PUBLIC_ACCESS: 'flase' }, 'ALLOW_PUBLIC_ACCESS'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '3e3' }, 'PORT'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    [{ DB_TYPE: 'oracle' }, 'DB_TYPE'],
+    [{ DB_TYPE: 'postgres' }, 'DB_HOST'],
+    [{ API_SERVICE_URL: 'ftp://x' }, 'API_SERVICE_URL'],
+    [{ API_SERVICE_URL: 'not a url' }, 'API_SERVICE_URL'],
+    [{ BODY_LIMIT: 'lots' }, 'BODY_LIMIT'],
+    [{ KEY_CACHE_MAX: '0' }, 'KEY_CACHE_MAX'],
+    [{ DB_PASSWORD: 'a', DB_PASSWORD_FILE: '/x' }, 'DB_PASSWORD'],
+    [{ DB_PASSWORD_FILE: '/nonexistent/secret' }, 'DB_PASSWORD_FILE'],
+  ])('names the variable in the error: %j', (env, name) => {
+    const found = problems(env);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(new RegExp(`^${name}\\b`));
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems({ PORT: 'x', LOG_LEVEL: 'y', ALLOW_PUBLIC_ACCESS: 'z' })).toHaveLength(3);
+  });
+
+  it('never echoes a database URL in errors', () => {
+    const found = problems({ DATABASE_URL: 'postgres://u:hunter2@db/keys', DB_TYPE: 'mysql' });
+    expect(found.join()).not.toContain('hunter2');
+  });
+
+  it.each([
+    [{ DB_HOST: 'db' }, 'postgres', 5432],
+    [{ DB_HOST: 'db', DB_TYPE: 'mysql' }, 'mysql', 3306],
+    [{ DB_HOST: 'db', DB_TYPE: 'MariaDB', DB_PORT: '3307' }, 'mysql', 3307],
+    [{ DATABASE_URL: 'mysql://u:p@db/keys' }, 'mysql', undefined],
+    [{ DATABASE_URL: 'postgresql://u:p@db/keys' }, 'postgres', undefined],
+    [{ DB_TYPE: 'sqlite', DB_HOST: 'ignored' }, 'sqlite', undefined],
+  ])('chooses the key store from %j', (env, type, port) => {
+    const { db } = parseConfig(env).config;
+    expect(db.type).toBe(type);
+    if (port !== undefined && db.type !== 'sqlite' && typeof db.connection !== 'string') expect(db.connection.port).toBe(port);
+  });
+
+  it('reads secrets from *_FILE', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pap-')), 'pw');
+    writeFileSync(file, 's3cret\n');
+    const { db } = parseConfig({ DB_HOST: 'db', DB_PASSWORD_FILE: file }).config;
+    expect(db.type !== 'sqlite' && typeof db.connection !== 'string' && db.connection.password).toBe('s3cret');
+  });
+
+  it('warns when TENANT_ID is not a UUID or public access is on', () => {
+    expect(parseConfig({}).warnings.join()).toContain('TENANT_ID');
+    expect(parseConfig({ TENANT_ID: '0c7ad9c0-5f8a-4a3e-9b7e-7f2d4c1e9a10' }).warnings).toEqual([]);
+    expect(parseConfig({ TENANT_ID: '0c7ad9c0-5f8a-4a3e-9b7e-7f2d4c1e9a10', ALLOW_PUBLIC_ACCESS: 'true' }).warnings.join()).toContain('ALLOW_PUBLIC_ACCESS');
+  });
+});
+
+describe('documentation', () => {
+  const root = join(__dirname, '..', '..', '..');
+  const documented = (text: string, pattern: RegExp) => new Set([...text.matchAll(pattern)].map((m) => m[1] as string));
+
+  it('the README configuration table lists exactly the variables the service reads', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const names = documented(readme, /^\| `([A-Z][A-Z0-9_]+)` \|/gm);
+    expect([...names].sort()).toEqual(variables.map((v) => v.name).sort());
+  });
+
+  it('.env.example names every variable', () => {
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    const names = documented(example, /^#?\s*([A-Z][A-Z0-9_]+)=/gm);
+    expect([...names].filter((n) => !n.endsWith('_FILE')).sort()).toEqual(variables.map((v) => v.name).sort());
+  });
+});
