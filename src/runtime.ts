@@ -25,7 +25,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const log = logger ?? createLogger({ level: config.log.level, format: config.log.format, env: config.env });
   for (const warning of warnings) log.warn(warning);
 
-  const db = createDatabase(config.db);
+  const db = createDatabase(config.db, log);
   if (config.db.type === 'sqlite') await ensureSqliteKeysTable(db);
   const store = createKnexKeyStore(db, config.db.type, config.db.timeoutMs);
   const resolver = createKeyResolver(store, { ...config.keyCache, warn: (m, meta) => log.warn(m, meta) });

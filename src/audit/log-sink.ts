@@ -1,5 +1,5 @@
 import type { Logger } from '../log';
-import type { AuditEvent, AuditSink } from './types';
+import type { AuditSink } from './types';
 
 export const AUDIT_MARKER = 'PREFECT_AUDIT_TRAIL';
 

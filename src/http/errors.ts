@@ -53,11 +53,27 @@ export function errorBody(err: ProxyError, dialect: Dialect): unknown {
   return dialect === 'graphql' ? { errors: [graphqlError(err.message, err.code)] } : { detail: err.message };
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  413: 'Payload Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/**
+ * The Prefect 1 client shows only the HTTP reason phrase of a 4xx ("403 Client Error: Forbidden"),
+ * so the reason travels there too, reduced to the printable ASCII a status line allows.
+ */
+function reasonPhrase(err: ProxyError): string {
+  const detail = err.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  return `${STATUS_TEXT[err.status] ?? 'Error'} (${detail})`;
+}
+
 export function sendError(res: Response, err: ProxyError, dialect: Dialect): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  res.statusMessage = reasonPhrase(err);
   res.status(err.status).set(err.headers).json(errorBody(err, dialect));
 }
 

@@ -3,11 +3,19 @@ import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import knex from 'knex';
 import type { DbConfig } from '../config';
+import type { Logger } from '../log';
 
 export const KEYS_TABLE = 'prefect_api_keys';
 
 /** One Knex instance for the key store; the pool starts empty so the proxy starts while the database is down. */
-export function createDatabase(db: DbConfig): Knex {
+export function createDatabase(db: DbConfig, logger?: Logger): Knex {
+  // Knex prints pool and connection trouble with console.log; route it through the redacting logger.
+  const log = {
+    warn: (m: unknown) => logger?.warn(`key store: ${describe(m)}`),
+    error: (m: unknown) => logger?.error(`key store: ${describe(m)}`),
+    deprecate: (m: unknown) => logger?.debug(`key store: ${describe(m)}`),
+    debug: () => undefined,
+  };
   if (db.type === 'sqlite') {
     if (db.filename !== ':memory:') mkdirSync(dirname(db.filename), { recursive: true });
     return knex({
@@ -15,12 +23,14 @@ export function createDatabase(db: DbConfig): Knex {
       connection: { filename: db.filename },
       useNullAsDefault: true,
       pool: { min: 1, max: 1 },
+      log,
     });
   }
   const connection = typeof db.connection === 'string' ? db.connection : { ...db.connection };
   const common = {
     pool: { min: 0, max: db.poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: db.timeoutMs,
+    log,
   };
   if (db.type === 'postgres') {
     const options = typeof connection === 'string'
@@ -48,4 +58,8 @@ export async function ensureSqliteKeysTable(db: Knex): Promise<void> {
     t.string('creatd_by', 11).notNullable();
     t.string('last_updatd_by', 11).notNullable();
   });
+}
+
+function describe(message: unknown): string {
+  return message instanceof Error ? message.message : String(message);
 }

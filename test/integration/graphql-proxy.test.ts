@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase, insertKey } from '../support/databases';
@@ -49,7 +51,7 @@ describe('authentication', () => {
     ['no key', {}],
     ['an unknown key', { authorization: 'Bearer nope-nope-nope' }],
     ['an expired key', { authorization: `Bearer ${EXPIRED}` }],
-    ['the stored hash of a valid key', { authorization: `Bearer sha256:${require('node:crypto').createHash('sha256').update(READER).digest('hex')}` }],
+    ['the stored hash of a valid key', { authorization: `Bearer sha256:${createHash('sha256').update(READER).digest('hex')}` }],
     ['the UI without a key', { 'x-prefect-user-id': 'null' }],
     ['an unsupported scheme', { authorization: `Token ${READER}` }],
   ])('%s gets 401 and nothing is forwarded', async (_name, headers) => {
@@ -189,7 +191,7 @@ describe('requests that are not GraphQL over JSON POST', () => {
     ['form-encoded POST', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/x-www-form-urlencoded' }).send('query=%7Bx%7D'), 415],
     ['application/graphql', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/graphql' }).send('{ x }'), 415],
     ['multipart', () => request(proxy.url).post('/').set('authorization', `Bearer ${DEVOPS}`).field('operations', '{"query":"{ x }"}'), 415],
-    ['a gzip body', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }).send(require('node:zlib').gzipSync('{"query":"{ x }"}')), 415],
+    ['a gzip body', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }).send(gzipSync('{"query":"{ x }"}')), 415],
     ['a hash-only persisted query', () => post('/', DEVOPS, { extensions: { persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } } }), 400],
     ['malformed JSON', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send('{"query":'), 400],
     ['null', () => post('/', DEVOPS, null), 400],
