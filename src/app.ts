@@ -2,7 +2,9 @@ import cors from 'cors';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { createAdminRouter } from './admin';
+import type { Knex } from 'knex';
 import type { AuditSink } from './audit';
+import { auditOnFinish } from './audit';
 import { createDocumentCache } from './authz/graphql';
 import type { Config } from './config';
 import { ProxyError, requestContext, requestLog, scopeOf, sendError } from './http';
@@ -15,6 +17,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly audit: AuditSink;
+  /** The key store database: key management and audit queries on the admin routes. */
+  readonly db: Knex;
 }
 
 export interface ProxyApp {
@@ -23,11 +27,11 @@ export interface ProxyApp {
   close(): void;
 }
 
-const OWN_PATHS = /^\/(healthcheck|logs|cache)(\/|$)/i;
+const OWN_PATHS = /^\/(healthcheck|logs|cache|admin)(\/|$)/i;
 
 /**
  * The request chain, in the order a request meets it:
- * request id → CORS → proxy's own routes → key → method and body checks → authorization → audit → forward.
+ * request id → audit on finish → CORS → proxy's own routes → key → method and body checks → authorization → forward.
  */
 export function createApp(deps: AppDeps): ProxyApp {
   const { config, logger } = deps;
@@ -38,6 +42,7 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   app.use(requestContext());
   app.use(requestLog(logger, OWN_PATHS));
+  app.use(auditOnFinish(deps.audit));
   app.use(cors({
     origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
     exposedHeaders: ['X-Request-Id'],

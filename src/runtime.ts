@@ -2,10 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyApp } from './app';
 import { createApp } from './app';
-import { createLogAuditSink } from './audit';
+import type { AuditSink, DbAuditSink } from './audit';
+import { combineAuditSinks, createDbAuditSink, createLogAuditSink } from './audit';
 import type { Config } from './config';
 import type { KeyStore } from './keys';
-import { createDatabase, createKeyResolver, createKnexKeyStore, ensureSqliteKeysTable } from './keys';
+import type { Knex } from 'knex';
+import { AUDIT_TABLE, createDatabase, createKeyResolver, createKnexKeyStore, migrateLatest } from './keys';
 import type { Logger } from './log';
 import { createLogger } from './log';
 
@@ -13,6 +15,7 @@ export interface Runtime {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: KeyStore;
+  readonly audit: AuditSink;
   readonly proxy: ProxyApp;
   readonly server: Server;
   readonly port: number;
@@ -26,10 +29,13 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   for (const warning of warnings) log.warn(warning);
 
   const db = createDatabase(config.db, log);
-  if (config.db.type === 'sqlite') await ensureSqliteKeysTable(db);
+  // The embedded store is the proxy's own: keep its schema current. Shared databases are migrated by an operator (`db migrate`).
+  if (config.db.type === 'sqlite') await migrateLatest(db, 'sqlite');
   const store = createKnexKeyStore(db, config.db.type, config.db.timeoutMs);
-  const resolver = createKeyResolver(store, { ...config.keyCache, warn: (m, meta) => log.warn(m, meta) });
-  const proxy = createApp({ config, logger: log, resolver, audit: createLogAuditSink(log) });
+  const resolver = createKeyResolver(store, { ...config.keyCache, roles: config.roles, warn: (m, meta) => log.warn(m, meta) });
+  const durable = await createDurableAudit(config, db, log);
+  const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
+  const proxy = createApp({ config, logger: log, resolver, audit, db });
 
   const server = proxy.app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -54,7 +60,30 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     await closed;
     clearTimeout(timer);
     proxy.close();
+    // Requests are done: what they audited is queued; write it before the pool closes.
+    await durable?.flush(Math.max(1000, graceMs));
+    durable?.stop();
     await store.close();
   };
-  return { config, logger: log, store, proxy, server, port, stop };
+  return { config, logger: log, store, audit, proxy, server, port, stop };
+}
+
+/** The audit table, when AUDIT_DB asks for it or (auto) when it exists. */
+async function createDurableAudit(config: Config, db: Knex, log: Logger): Promise<DbAuditSink | undefined> {
+  const mode = config.audit.db;
+  if (mode === 'false') return undefined;
+  let exists: boolean | undefined;
+  try {
+    exists = await db.schema.hasTable(AUDIT_TABLE);
+  } catch {
+    exists = undefined;
+  }
+  if (exists === false) {
+    if (mode === 'true') throw new Error(`AUDIT_DB=true but table ${AUDIT_TABLE} does not exist: run \`prefect-auth-proxy db migrate\``);
+    log.notice(`audit trail in logs only: run \`prefect-auth-proxy db migrate\` to create ${AUDIT_TABLE}`);
+    return undefined;
+  }
+  if (exists === undefined) log.warn('key store unreachable at start: audit events wait in memory until it answers');
+  const { queueMax, flushIntervalMs, retentionDays } = config.audit;
+  return createDbAuditSink({ db, type: config.db.type, logger: log, queueMax, flushIntervalMs, retentionDays });
 }

@@ -1,32 +1,32 @@
 import express from 'express';
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { AuditSink } from '../audit';
-import type { Permission } from '../authz';
-import { formatPermission, isAllowed } from '../authz';
+import type { Request, Response, Router } from 'express';
+import type { Knex } from 'knex';
 import type { Config, LogLevel } from '../config';
 import { LOG_LEVELS } from '../config';
-import { authenticate } from '../http/authenticate';
 import { ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
 import type { KeyResolver } from '../keys';
 import type { Logger } from '../log';
+import { createAuditRoutes } from './audit-routes';
+import { createKeyRoutes } from './key-routes';
+import { createRequireScope } from './require-permission';
 
 export interface AdminDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
-  readonly audit: AuditSink;
+  /** The key store database, for key management and audit queries. */
+  readonly db: Knex;
 }
 
 /** Paths the proxy answers itself in every mode; they never reach the upstream. */
-export const ADMIN_PATHS = ['/healthcheck', '/logs', '/logs/*rest', '/cache', '/cache/*rest'];
+export const ADMIN_PATHS = ['/healthcheck', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
 
 /** The proxy's own routes. All but the health check need a key with an `admin/...` scope. */
 export function createAdminRouter(deps: AdminDeps): Router {
-  const { config, logger, resolver, audit } = deps;
+  const { config, logger, resolver } = deps;
   const router = express.Router();
-  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false });
-  const requireScope = (permission: Permission): RequestHandler[] => [keyRequired, requirePermission(permission, audit)];
+  const requireScope = createRequireScope(resolver, logger);
 
   router.get('/healthcheck', (_req, res) => {
     res.type('text/plain').send('All OK');
@@ -54,29 +54,11 @@ export function createAdminRouter(deps: AdminDeps): Router {
     res.json({ detail: evicted ? 'key evicted from the cache' : 'key was not cached', evicted });
   });
 
+  router.use('/admin/keys', createKeyRoutes({ ...deps, requireScope }));
+  router.use('/admin/audit', createAuditRoutes({ ...deps, requireScope }));
+
   router.all(ADMIN_PATHS, (_req, res) => {
     sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'method not allowed on this proxy route'), 'rest');
   });
   return router;
-}
-
-function requirePermission(permission: Permission, audit: AuditSink): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const scope = scopeOf(req);
-    const allowed = scope.principal !== null && isAllowed(scope.principal.scopes, permission);
-    scope.summary = `${req.method} ${formatPermission(permission)}`;
-    audit.record({
-      outcome: allowed ? 'ALLOWED' : 'BLOCKED',
-      dialect: 'admin',
-      requestId: scope.id,
-      user: scope.principal?.userId ?? 'public',
-      client: scope.client,
-      operationType: 'admin',
-      operationName: `${req.method} ${req.route?.path ?? ''}`,
-      fields: [formatPermission(permission)],
-      ...(allowed ? {} : { missing: [formatPermission(permission)] }),
-    });
-    if (allowed) return next();
-    sendError(res, new ProxyError('FORBIDDEN', `API key lacks permission: ${formatPermission(permission)}`), 'rest');
-  };
 }

@@ -1,2 +1,8 @@
-export { createLogAuditSink, AUDIT_MARKER } from './log-sink';
-export type { AuditEvent, AuditOutcome, AuditSink } from './types';
+export { AUDIT_MARKER, combineAuditSinks, createLogAuditSink } from './log-sink';
+export { createDbAuditSink, toDbTimestamp } from './db-sink';
+export type { DbAuditSink, DbAuditSinkOptions } from './db-sink';
+export { AUDIT_COLUMNS, MAX_AUDIT_LIMIT, parseTime, queryAudit } from './query';
+export type { AuditQuery, AuditRecord } from './query';
+export { auditOnFinish, recordDecision } from './request-audit';
+export type { AuditDecision, AuditEvent, AuditOutcome, AuditSink, AuditStats } from './types';
+export { formatCsv } from './csv';

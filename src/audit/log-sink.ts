@@ -7,11 +7,24 @@ export const AUDIT_MARKER = 'PREFECT_AUDIT_TRAIL';
 export function createLogAuditSink(logger: Logger): AuditSink {
   return {
     record(event) {
+      const { time: _time, variables, ...rest } = event;
       const what = `${event.operationType} ${event.fields.join(',') || '-'}`;
-      logger.notice(`${AUDIT_MARKER}: ${event.outcome} ${what} for ${event.user}`, {
+      logger.notice(`${AUDIT_MARKER}: ${event.outcome} ${what} for ${event.user ?? 'public'}`, {
         audit: true,
-        ...event,
+        ...rest,
+        ...(variables !== undefined ? { variables } : {}),
       });
     },
+  };
+}
+
+/** Sends every event to each sink; flushes them all. */
+export function combineAuditSinks(sinks: readonly AuditSink[]): AuditSink {
+  return {
+    record: (event) => sinks.forEach((s) => s.record(event)),
+    flush: async (deadlineMs) => {
+      await Promise.all(sinks.map((s) => s.flush?.(deadlineMs)));
+    },
+    stats: () => sinks.find((s) => s.stats)?.stats?.() ?? { queued: 0, written: 0, dropped: 0 },
   };
 }

@@ -7,6 +7,7 @@
  * `write/deployments/update`). `*` alone is the superuser scope.
  * Wildcards, explicit or implied, never match a segment starting with `__` (GraphQL introspection:
  * `__schema`, `__type`): those must be named, or granted by `*` alone.
+ * A scope starting with `!` denies what it matches, whatever else the key holds: deny wins.
  */
 
 export type Permission = readonly string[];
@@ -14,9 +15,12 @@ export type Permission = readonly string[];
 /** A literal segment, or a wildcard that may match `__` names only when it starts with `__` itself. */
 type SegmentMatcher = string | { readonly pattern: RegExp; readonly matchesHidden: boolean };
 
+type Pattern = readonly SegmentMatcher[];
+
 export interface CompiledScopes {
   readonly superuser: boolean;
-  readonly patterns: readonly (readonly SegmentMatcher[])[];
+  readonly patterns: readonly Pattern[];
+  readonly denied: readonly Pattern[];
 }
 
 const SEGMENT = /^[A-Za-z0-9_*.:-]+$/;
@@ -26,20 +30,32 @@ export function splitScopes(text: string): string[] {
   return text.split(/[\s,]+/).filter((s) => s.length > 0);
 }
 
+function isWellFormed(scope: string): boolean {
+  const body = scope.startsWith('!') ? scope.slice(1) : scope;
+  return body === '*' || body.split('/').every((seg) => SEGMENT.test(seg));
+}
+
 /** Returns the scopes that are not well-formed, so callers can log and ignore them. */
 export function invalidScopes(scopes: readonly string[]): string[] {
-  return scopes.filter((s) => s !== '*' && !s.split('/').every((seg) => SEGMENT.test(seg)));
+  return scopes.filter((s) => !isWellFormed(s));
 }
 
 export function compileScopes(scopes: readonly string[]): CompiledScopes {
-  const bad = new Set(invalidScopes(scopes));
-  const patterns: SegmentMatcher[][] = [];
+  const patterns: Pattern[] = [];
+  const denied: Pattern[] = [];
   let superuser = false;
   for (const scope of scopes) {
-    if (scope === '*') superuser = true;
-    else if (!bad.has(scope)) patterns.push(scope.split('/').map(compileSegment));
+    if (!isWellFormed(scope)) continue;
+    if (scope.startsWith('!')) denied.push(compilePattern(scope.slice(1)));
+    else if (scope === '*') superuser = true;
+    else patterns.push(compilePattern(scope));
   }
-  return { superuser, patterns };
+  return { superuser, patterns, denied };
+}
+
+function compilePattern(scope: string): Pattern {
+  // `!*` denies everything: a pattern of one wildcard segment covers every permission but `__` ones.
+  return scope.split('/').map(compileSegment);
 }
 
 function compileSegment(segment: string): SegmentMatcher {
@@ -76,6 +92,9 @@ function matchPattern(pattern: readonly SegmentMatcher[], permission: Permission
 }
 
 export function isAllowed(scopes: CompiledScopes, permission: Permission): boolean {
+  for (const pattern of scopes.denied) {
+    if (matchPattern(pattern, permission)) return false;
+  }
   if (scopes.superuser) return true;
   for (const pattern of scopes.patterns) {
     if (matchPattern(pattern, permission)) return true;
@@ -85,4 +104,41 @@ export function isAllowed(scopes: CompiledScopes, permission: Permission): boole
 
 export function formatPermission(permission: Permission): string {
   return permission.join('/');
+}
+
+/**
+ * Whether a key holding `held` may hand out `requested` (scopes already expanded from roles), so
+ * that no key can create a key more powerful than itself. Sound rather than complete: every
+ * requested pattern must be covered by a held one, and the new key must carry every deny the holder has.
+ */
+export function scopesCover(held: readonly string[], requested: readonly string[]): { ok: true } | { ok: false; scope: string } {
+  const heldPositive = held.filter((s) => !s.startsWith('!') && isWellFormed(s));
+  const heldNegative = held.filter((s) => s.startsWith('!'));
+  const requestedSet = new Set(requested);
+  for (const deny of heldNegative) if (!requestedSet.has(deny)) return { ok: false, scope: deny };
+  for (const scope of requested) {
+    if (scope.startsWith('!')) continue;
+    if (!heldPositive.some((h) => patternCovers(h, scope))) return { ok: false, scope };
+  }
+  return { ok: true };
+}
+
+function patternCovers(held: string, requested: string): boolean {
+  if (held === '*') return true;
+  if (requested === '*') return false;
+  const h = held.split('/');
+  const r = requested.split('/');
+  if (h.length > r.length) return false;
+  // Segments beyond the held pattern are covered by its implied wildcard, which skips `__` names.
+  if (r.slice(h.length).some(isHidden)) return false;
+  return h.every((segment, i) => segmentCovers(segment, r[i] as string));
+}
+
+/** Every name matched by `requested` is matched by `held`: treating `requested`'s `*` as a literal character is enough. */
+function segmentCovers(held: string, requested: string): boolean {
+  if (held === requested) return true;
+  if (!held.includes('*')) return false;
+  if (isHidden(requested) && !isHidden(held)) return false;
+  const matcher = compileSegment(held);
+  return typeof matcher !== 'string' && matcher.pattern.test(requested);
 }

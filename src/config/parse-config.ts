@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { RoleTable } from '../authz/roles';
+import { buildRoleTable, RoleError } from '../authz/roles';
 import { EnvReader } from './env-reader';
 import type { Config, DbConfig, DbType } from './types';
 import { LOG_LEVELS } from './types';
@@ -55,7 +59,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     },
     bodyLimitBytes: r.size('BODY_LIMIT'),
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT', 1, DAY_SECONDS) * 1000,
-    audit: { logVariables: r.bool('AUDIT_LOG_VARIABLES') },
+    audit: {
+      logVariables: r.bool('AUDIT_LOG_VARIABLES'),
+      db: r.oneOf('AUDIT_DB', ['auto', 'true', 'false'] as const) ?? 'auto',
+      retentionDays: r.int('AUDIT_RETENTION_DAYS', 0, 36500),
+      queueMax: r.int('AUDIT_QUEUE_MAX', 1, 10_000_000),
+      flushIntervalMs: r.int('AUDIT_FLUSH_INTERVAL', 10, 60_000),
+    },
+    roles: readRoles(r),
     graphql: {
       maxBatch: r.int('GRAPHQL_MAX_BATCH', 1, 1000),
       maxTokens: r.int('GRAPHQL_MAX_TOKENS', 100, 10_000_000),
@@ -113,6 +124,31 @@ function parseDbConfig(r: EnvReader): DbConfig {
   };
 }
 
+function readRoles(r: EnvReader): RoleTable {
+  const file = r.string('ROLES_FILE');
+  let overrides: unknown = {};
+  if (file !== undefined) {
+    try {
+      // YAML 1.2 is a superset of JSON: one parser reads both.
+      overrides = parseYaml(readFileSync(file, 'utf8')) ?? {};
+    } catch (err) {
+      r.errors.push(`ROLES_FILE: cannot read ${file}: ${(err as Error).message.split('\n')[0]}`);
+      return buildRoleTable();
+    }
+    if (typeof overrides !== 'object' || Array.isArray(overrides)) {
+      r.errors.push('ROLES_FILE must map role names to lists of scopes');
+      return buildRoleTable();
+    }
+  }
+  try {
+    return buildRoleTable(overrides as Record<string, unknown>);
+  } catch (err) {
+    if (!(err instanceof RoleError)) throw err;
+    r.errors.push(`ROLES_FILE: ${err.message}`);
+    return buildRoleTable();
+  }
+}
+
 function parseOrigins(value: string): '*' | readonly string[] {
   if (value === '*') return '*';
   return value.split(',').map((o) => o.trim()).filter(Boolean);
@@ -127,7 +163,7 @@ function parseTrustProxy(value: string): boolean | number | string {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !(value instanceof URL)) {
+  if (value && typeof value === 'object' && !(value instanceof URL) && !(value instanceof Map)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

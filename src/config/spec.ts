@@ -42,6 +42,11 @@ export const variables: readonly VariableSpec[] = [
   { name: 'GRAPHQL_MAX_BATCH', default: '50', description: 'Most operations in one JSON-array batch (the Prefect 1 UI sends up to 25).' },
   { name: 'GRAPHQL_MAX_TOKENS', default: '100000', description: 'Most lexical tokens in one GraphQL document; larger documents get 400 before they are parsed further.' },
   { name: 'CORS_ORIGINS', default: '*', description: 'Origins allowed to call the proxy from a browser: `*` or a comma-separated list. Keys travel in headers, never cookies.' },
+  { name: 'ROLES_FILE', description: 'JSON or YAML file of roles (`name: [scopes]`) that override or add to the built-in roles. Validated at start-up.' },
+  { name: 'AUDIT_DB', default: 'auto', description: 'Write audit events to the `prefect_audit_log` table: `true`, `false`, or `auto` (when the table exists; always on SQLite).' },
+  { name: 'AUDIT_RETENTION_DAYS', default: '90', description: 'Days audit rows are kept; older rows are deleted hourly. `0` keeps them forever.' },
+  { name: 'AUDIT_QUEUE_MAX', default: '10000', description: 'Audit events held in memory while the database is slow or down; beyond that new events are dropped and counted.' },
+  { name: 'AUDIT_FLUSH_INTERVAL', default: '1000', description: 'Milliseconds between batched audit writes.' },
   { name: 'TRUST_PROXY', default: 'false', description: 'Trust `X-Forwarded-For` for the client address in audit lines: `false`, `true`, a hop count, or a list of trusted addresses/subnets.' },
 ];
 

@@ -20,6 +20,8 @@ export interface NetworkConnection {
   readonly database?: string;
 }
 
+import type { RoleTable } from '../authz/roles';
+
 export interface Config {
   readonly apiServiceUrl: URL;
   readonly host: string;
@@ -36,7 +38,14 @@ export interface Config {
   readonly keyCache: { readonly ttlMs: number; readonly negativeTtlMs: number; readonly max: number };
   readonly bodyLimitBytes: number;
   readonly upstreamTimeoutMs: number;
-  readonly audit: { readonly logVariables: boolean };
+  readonly audit: {
+    readonly logVariables: boolean;
+    readonly db: 'auto' | 'true' | 'false';
+    readonly retentionDays: number;
+    readonly queueMax: number;
+    readonly flushIntervalMs: number;
+  };
+  readonly roles: RoleTable;
   readonly graphql: { readonly maxBatch: number; readonly maxTokens: number };
   readonly corsOrigins: '*' | readonly string[];
   readonly trustProxy: boolean | number | string;

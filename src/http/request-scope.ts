@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AuditDecision } from '../audit/types';
 import type { Principal } from '../keys';
 
 /** Everything the proxy learns about one request, in one place, from arrival to forwarding. */
@@ -14,6 +15,8 @@ export interface RequestScope {
   forwardBody?: Buffer;
   /** For a batch that was partly denied: how to splice the upstream's answers back in place. */
   batchSplice?: BatchSplice;
+  /** Decisions to audit when the response ends. */
+  readonly auditDecisions: AuditDecision[];
   /** Label for request logs (operation names, admin route); never holds a key. */
   summary?: string;
 }
@@ -45,6 +48,7 @@ export function requestContext(): RequestHandler {
       startedAt: performance.now(),
       client: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       principal: null,
+      auditDecisions: [],
     };
     (req as unknown as Record<symbol, RequestScope>)[SCOPE] = scope;
     res.setHeader('X-Request-Id', id);

@@ -38,26 +38,11 @@ export function createDatabase(db: DbConfig, logger?: Logger): Knex {
       : { ...connection, connectionTimeoutMillis: db.timeoutMs };
     return knex({ client: 'pg', connection: options, ...common });
   }
+  // Dates as strings: key dates are tz-less wall-clock values, audit times are written as UTC text.
   const options = typeof connection === 'string'
-    ? { uri: connection, connectTimeout: db.timeoutMs }
-    : { ...connection, connectTimeout: db.timeoutMs };
+    ? { uri: connection, connectTimeout: db.timeoutMs, dateStrings: true }
+    : { ...connection, connectTimeout: db.timeoutMs, dateStrings: true };
   return knex({ client: 'mysql2', connection: options, ...common });
-}
-
-/** Creates the original proxy's table in an embedded SQLite file, so a fresh `npm start` works. */
-export async function ensureSqliteKeysTable(db: Knex): Promise<void> {
-  if (await db.schema.hasTable(KEYS_TABLE)) return;
-  await db.schema.createTable(KEYS_TABLE, (t) => {
-    t.string('user_id', 128).notNullable().primary();
-    t.string('scopes', 2000).notNullable();
-    t.string('api_key', 128).notNullable().index('prefect_api_keys_api_key_idx');
-    t.datetime('key_issu_dt').notNullable();
-    t.datetime('key_expr_dt').notNullable();
-    t.datetime('creatd_dt').notNullable();
-    t.datetime('last_updatd_dt').notNullable();
-    t.string('creatd_by', 11).notNullable();
-    t.string('last_updatd_by', 11).notNullable();
-  });
 }
 
 function describe(message: unknown): string {

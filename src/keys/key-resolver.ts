@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { compileScopes, invalidScopes, splitScopes } from '../authz';
+import type { RoleTable } from '../authz';
+import { compileScopes, expandRoles, invalidScopes, splitScopes } from '../authz';
 import { HASH_PREFIX, sha256Hex } from './hash';
 import type { KeyStore, Principal } from './types';
 
@@ -7,6 +8,7 @@ export interface KeyResolverOptions {
   readonly ttlMs: number;
   readonly negativeTtlMs: number;
   readonly max: number;
+  readonly roles: RoleTable;
   /** Called with a message when a row cannot be used as it is (bad scopes, duplicated key). */
   readonly warn: (message: string, meta: Record<string, unknown>) => void;
 }
@@ -16,8 +18,21 @@ export interface KeyResolver {
   resolve(key: string): Promise<Principal | null>;
   /** Forgets a key given as the key itself or as its `sha256:<hex>` form; true if it was cached. */
   evict(keyOrHash: string): boolean;
+  /** Forgets every cached key of a user: their key changed in the store. */
+  evictUser(userId: string): number;
   reset(): void;
   readonly size: number;
+}
+
+export const KEY_ID_LENGTH = 12;
+
+function createPrincipal(userId: string, stored: string, hash: string, options: KeyResolverOptions): Principal {
+  const scopeList = splitScopes(stored);
+  const { scopes: effectiveScopes, unknownRoles } = expandRoles(scopeList, options.roles);
+  if (unknownRoles.length > 0) options.warn('ignoring unknown roles', { user: userId, roles: unknownRoles });
+  const bad = invalidScopes(effectiveScopes);
+  if (bad.length > 0) options.warn('ignoring malformed scopes', { user: userId, scopes: bad });
+  return { userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId: hash.slice(0, KEY_ID_LENGTH) };
 }
 
 /** Cached lookups keyed by the key's hash, so the cache never holds a key in clear text. */
@@ -36,10 +51,7 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
       options.warn('API key matches several users; refusing it', { users: [...users] });
     } else if (rows[0]) {
       const row = rows[0];
-      const scopeList = splitScopes(row.scopes);
-      const bad = invalidScopes(scopeList);
-      if (bad.length > 0) options.warn('ignoring malformed scopes', { user: row.userId, scopes: bad });
-      principal = { userId: row.userId, scopeList, scopes: compileScopes(scopeList) };
+      principal = createPrincipal(row.userId, row.scopes, hash, options);
     }
     // An eviction while the lookup ran may be a revocation: don't cache what was read before it.
     if (started === generation) {
@@ -71,6 +83,14 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
         : sha256Hex(keyOrHash);
       inFlight.delete(hash);
       return cache.delete(hash);
+    },
+    evictUser(userId) {
+      generation++;
+      let evicted = 0;
+      for (const [hash, principal] of cache.entries()) {
+        if (principal && principal.userId === userId && cache.delete(hash)) evicted++;
+      }
+      return evicted;
     },
     reset() {
       generation++;

@@ -1,21 +1,12 @@
 import type { Knex } from 'knex';
 import type { DbType } from '../config';
 import { KEYS_TABLE } from './database';
+import { SECONDS_LEFT_SQL } from './dialect';
 import type { KeyRecord, KeyStore } from './types';
 import { KeyStoreUnavailableError } from './types';
 
-/**
- * Expiry is decided by the database, in its own clock and time zone, like the original proxy did:
- * `key_expr_dt` columns are time-zone-less and were written by people in the database's local time.
- */
-const SECONDS_LEFT: Record<DbType, string> = {
-  postgres: 'extract(epoch from (key_expr_dt - current_timestamp))',
-  mysql: 'timestampdiff(second, now(), key_expr_dt)',
-  sqlite: "(julianday(key_expr_dt) - julianday('now')) * 86400",
-};
-
 export function createKnexKeyStore(db: Knex, type: DbType, timeoutMs: number): KeyStore {
-  const secondsLeft = SECONDS_LEFT[type];
+  const secondsLeft = SECONDS_LEFT_SQL[type];
   return {
     async findValidKeys(candidates) {
       try {

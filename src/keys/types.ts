@@ -19,8 +19,13 @@ export interface KeyStore {
 /** Who is calling, once the key is known. Never holds the key itself. */
 export interface Principal {
   readonly userId: string;
+  /** Scopes as stored (roles not expanded), for display. */
   readonly scopeList: readonly string[];
+  /** Scopes with roles expanded: what the key may hand out to keys it creates. */
+  readonly effectiveScopes: readonly string[];
   readonly scopes: CompiledScopes;
+  /** Identifies the key in audit records and `keys list`: the start of its SHA-256, never the key. */
+  readonly keyId: string;
 }
 
 export class KeyStoreUnavailableError extends Error {

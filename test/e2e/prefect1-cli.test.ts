@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase, insertKey } from '../support/databases';
 import type { TestProxy } from '../support/proxy';
-import { startTestProxy } from '../support/proxy';
+import { startTestProxy, waitFor } from '../support/proxy';
 import { ensureVenv } from '../support/python-venv';
 import type { RecordingUpstream } from '../support/upstream';
 import { startRecordingUpstream } from '../support/upstream';
@@ -77,6 +77,7 @@ describe('Prefect 1 CLI through the proxy', () => {
     expect(failure).not.toBeNull();
     expect(failure!.stderr).toContain('403 Client Error: Forbidden (API key of user alice lacks permission: mutation/create_project)');
     expect(upstream.received).toHaveLength(0);
+    await waitFor(() => proxy.auditLines().length > 0);
     expect(proxy.auditLines().at(-1)).toMatchObject({ outcome: 'BLOCKED', user: 'alice', fields: ['create_project'] });
   });
 

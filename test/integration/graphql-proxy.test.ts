@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase, insertKey } from '../support/databases';
 import type { TestProxy } from '../support/proxy';
-import { startTestProxy } from '../support/proxy';
+import { startTestProxy, waitFor } from '../support/proxy';
 import type { RecordingUpstream } from '../support/upstream';
 import { echoGraphQL, startRecordingUpstream } from '../support/upstream';
 
@@ -256,11 +256,12 @@ describe('audit trail', () => {
     await post('/', OPERATOR, { query: 'mutation CreateFlowRun($input: X) { create_flow_run(input: $input) { id } }', variables: { input: { secret: 'p4ss' } } });
     await post('/', READER, { query: 'mutation { delete_project(input: {}) { success } }' });
     await post('/', READER, { query: '{ flow { id } }' });
+    await waitFor(() => proxy.auditLines().length >= 2);
     const audit = proxy.auditLines();
     expect(audit).toHaveLength(2);
-    expect(audit[0]).toMatchObject({ outcome: 'ALLOWED', user: 'operator', operationType: 'mutation', operationName: 'CreateFlowRun', fields: ['create_flow_run'], client: expect.any(String), requestId: expect.any(String) });
+    expect(audit[0]).toMatchObject({ outcome: 'ALLOWED', user: 'operator', operationType: 'mutation', operationName: 'CreateFlowRun', fields: ['create_flow_run'], permissions: ['mutation/create_flow_run'], status: 200, client: expect.any(String), requestId: expect.any(String), keyId: expect.stringMatching(/^[0-9a-f]{12}$/) });
     expect(String(audit[0]!.message)).toMatch(/^PREFECT_AUDIT_TRAIL: ALLOWED mutation create_flow_run for operator/);
-    expect(audit[1]).toMatchObject({ outcome: 'BLOCKED', user: 'reader', fields: ['delete_project'], missing: ['mutation/delete_project'] });
+    expect(audit[1]).toMatchObject({ outcome: 'BLOCKED', user: 'reader', fields: ['delete_project'], permissions: ['mutation/delete_project'], status: 403 });
     const raw = proxy.rawLogs();
     for (const secret of [OPERATOR, READER, 'p4ss']) expect(raw).not.toContain(secret);
   });

@@ -1,5 +1,6 @@
 import { parseConfig } from '../../src/config';
 import type { KeyStore } from '../../src/keys';
+import { buildRoleTable } from '../../src/authz';
 import { createDatabase, createKeyResolver, createKnexKeyStore, hashedKeyValue, KeyStoreUnavailableError } from '../../src/keys';
 import type { DbKind, TestDatabase } from '../support/databases';
 import { createTestDatabase, DB_KINDS, insertKey } from '../support/databases';
@@ -46,7 +47,7 @@ describe.each(DB_KINDS)('key store on %s', (kind: DbKind) => {
 
   describe('through the resolver', () => {
     const warnings: string[] = [];
-    const resolver = () => createKeyResolver(store, { ttlMs: 60_000, negativeTtlMs: 60_000, max: 100, warn: (m) => warnings.push(m) });
+    const resolver = () => createKeyResolver(store, { ttlMs: 60_000, negativeTtlMs: 60_000, max: 100, roles: buildRoleTable(), warn: (m) => warnings.push(m) });
 
     it('compiles scopes separated by commas and whitespace', async () => {
       const principal = await resolver().resolve('hashed-key-2');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import type { Knex } from 'knex';
 import knex from 'knex';
-import { hashedKeyValue } from '../../src/keys';
+import { hashedKeyValue, migrateLatest } from '../../src/keys';
 
 export type DbKind = 'postgres' | 'mysql' | 'sqlite';
 export const DB_KINDS: readonly DbKind[] = ['postgres', 'mysql', 'sqlite'];
@@ -59,8 +59,7 @@ export async function createTestDatabase(kind: DbKind, name: string, port?: numb
   }
   const filename = join(mkdtempSync(join(tmpdir(), 'pap-')), `${database}.sqlite3`);
   const db = knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
-  const { ensureSqliteKeysTable } = await import('../../src/keys');
-  await ensureSqliteKeysTable(db);
+  await migrateLatest(db, 'sqlite');
   return {
     kind, knex: db,
     env: { DB_TYPE: 'sqlite', DB_FILENAME: filename },

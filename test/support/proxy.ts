@@ -45,3 +45,12 @@ export async function startTestProxy(env: Record<string, string>): Promise<TestP
     stop: () => runtime.stop(1000),
   };
 }
+
+/** Polls until `condition` holds (audit records are written when a response has ended). */
+export async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

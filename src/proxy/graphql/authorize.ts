@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuditSink } from '../../audit';
+import { recordDecision } from '../../audit';
 import type { DocumentCache, DocumentDecision, DocumentInfo, GraphQLRequestItem } from '../../authz/graphql';
 import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem } from '../../authz/graphql';
 import type { Config } from '../../config';
@@ -11,7 +11,6 @@ import { answerCloudAuth } from './cloud-auth';
 export interface AuthorizeGraphQLOptions {
   readonly config: Config;
   readonly documents: DocumentCache;
-  readonly audit: AuditSink;
 }
 
 interface CheckedItem {
@@ -28,7 +27,7 @@ const MAX_LISTED_PERMISSIONS = 10;
  * is forwarded in `scope.forwardBody`, item by item for batches.
  */
 export function authorizeGraphQL(options: AuthorizeGraphQLOptions): RequestHandler {
-  const { config, documents, audit } = options;
+  const { config, documents } = options;
 
   return (req: Request, res: Response, next: NextFunction) => {
     const scope = scopeOf(req);
@@ -60,7 +59,7 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): RequestHandl
       return;
     }
 
-    for (const c of checked) recordAudit(audit, scope, c, config.audit.logVariables);
+    for (const c of checked) recordAudit(req, c, config.audit.logVariables);
     scope.summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
 
     if (!batch) {
@@ -97,20 +96,19 @@ function forbidden(scope: RequestScope, decision: DocumentDecision): ProxyError 
 }
 
 /** Every operation of a blocked document is blocked; of an allowed one, only what changes state is recorded. */
-function recordAudit(audit: AuditSink, scope: RequestScope, checked: CheckedItem, logVariables: boolean): void {
+function recordAudit(req: Request, checked: CheckedItem, logVariables: boolean): void {
   const { decision, item } = checked;
   for (const { operation, missing } of decision.operations) {
     if (decision.allowed && operation.type === 'query') continue;
-    audit.record({
+    recordDecision(req, {
       outcome: decision.allowed ? 'ALLOWED' : 'BLOCKED',
       dialect: 'graphql',
-      requestId: scope.id,
-      user: scope.principal?.userId ?? PUBLIC_USER,
-      client: scope.client,
       operationType: operation.type,
       operationName: operation.name,
       fields: operation.rootFields,
-      ...(missing.length > 0 ? { missing } : {}),
+      permissions: decision.allowed
+        ? operation.rootFields.filter((f) => f !== '__typename').map((f) => `${operation.type}/${f}`)
+        : missing,
       ...(logVariables && item.variables !== undefined ? { variables: item.variables } : {}),
     });
   }

@@ -1,6 +1,5 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
-import type { AuditSink } from '../../audit';
 import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
 import { authenticate } from '../../http/authenticate';
@@ -17,7 +16,6 @@ export interface GraphQLRouterDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
-  readonly audit: AuditSink;
   readonly documents: DocumentCache;
 }
 
@@ -45,7 +43,7 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): GraphQLProxy {
   router.use(authenticate({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess }));
   router.use(requireJsonPost);
   router.use(express.json({ limit: config.bodyLimitBytes, inflate: false, strict: false, type: 'application/json' }));
-  router.use(authorizeGraphQL({ config, documents: deps.documents, audit: deps.audit }));
+  router.use(authorizeGraphQL({ config, documents: deps.documents }));
   router.use((req: Request, res: Response, next: NextFunction) => {
     // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.
     const query = req.url.indexOf('?');

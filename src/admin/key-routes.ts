@@ -1,0 +1,113 @@
+import express from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { Knex } from 'knex';
+import type { Permission } from '../authz';
+import { expandRoles, scopesCover, splitScopes } from '../authz';
+import type { Config } from '../config';
+import { fromBodyParserError, ProxyError, sendError } from '../http/errors';
+import { scopeOf } from '../http/request-scope';
+import type { KeyResolver, Principal } from '../keys';
+import { createKeyAdmin, KeyAdminError, parseExpiry } from '../keys';
+
+interface KeyRouteDeps {
+  readonly config: Config;
+  readonly resolver: KeyResolver;
+  readonly db: Knex;
+  readonly requireScope: (permission: Permission) => RequestHandler[];
+}
+
+const BY_MAX = 11;
+
+/** `/admin/keys`: key management over HTTP, for operators without shell access. Needs `admin/keys`. */
+export function createKeyRoutes(deps: KeyRouteDeps): Router {
+  const { config, resolver } = deps;
+  const admin = createKeyAdmin(deps.db, config.db.type, config.roles);
+  const router = express.Router();
+  router.use(...deps.requireScope(['admin', 'keys']));
+  router.use(express.json({ limit: '64kb' }));
+
+  const principalOf = (req: Request) => scopeOf(req).principal as Principal;
+  const by = (req: Request) => principalOf(req).userId.slice(0, BY_MAX);
+  const body = (req: Request) => (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+  const text = (value: unknown, name: string): string | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') throw new KeyAdminError('INVALID', `"${name}" must be a string`);
+    return value;
+  };
+  const requestedScopes = (req: Request): string => {
+    const scopes = text(body(req).scopes, 'scopes');
+    const role = text(body(req).role, 'role');
+    if (!scopes && !role) throw new KeyAdminError('INVALID', 'give "scopes" or "role"');
+    return [scopes, role && `role:${role}`].filter(Boolean).join(', ');
+  };
+  /** A key may never hand out, or take over by rotation, more than it holds itself. */
+  const mustCover = (req: Request, scopes: string): void => {
+    const expanded = expandRoles(splitScopes(scopes), config.roles).scopes;
+    const verdict = scopesCover(principalOf(req).effectiveScopes, expanded);
+    if (!verdict.ok) throw new ProxyError('FORBIDDEN', `your key cannot grant a key "${verdict.scope}": it does not hold it`);
+  };
+  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
+    fn(req, res).catch((err: unknown) => {
+      if (err instanceof KeyAdminError) {
+        const code = err.code === 'NOT_FOUND' ? 'NOT_FOUND' : err.code === 'CONFLICT' ? 'CONFLICT' : 'BAD_REQUEST';
+        return sendError(res, new ProxyError(code, err.message), 'rest');
+      }
+      if (err instanceof ProxyError) return sendError(res, err, 'rest');
+      next(err);
+    });
+  const user = (req: Request) => String(req.params.user);
+
+  router.get('/', handle(async (_req, res) => {
+    res.json(await admin.list());
+  }));
+
+  router.post('/', handle(async (req, res) => {
+    const scopes = requestedScopes(req);
+    mustCover(req, scopes);
+    const expires = text(body(req).expires, 'expires');
+    const userId = text(body(req).user, 'user') ?? '';
+    const { info, key } = await admin.create({ user: userId, scopes, by: by(req), ...(expires ? { expires: parseExpiry(expires) } : {}) });
+    res.status(201).json({ ...info, key });
+  }));
+
+  router.get('/:user', handle(async (req, res) => {
+    res.json(await admin.show(user(req)));
+  }));
+
+  router.post('/:user/rotate', handle(async (req, res) => {
+    mustCover(req, (await admin.show(user(req))).scopes);
+    const expires = text(body(req).expires, 'expires');
+    const { info, key } = await admin.rotate(user(req), { by: by(req), ...(expires ? { expires: parseExpiry(expires) } : {}) });
+    resolver.evictUser(info.user);
+    res.json({ ...info, key });
+  }));
+
+  router.post('/:user/revoke', handle(async (req, res) => {
+    const { info } = await admin.revoke(user(req), by(req));
+    resolver.evictUser(info.user);
+    res.json(info);
+  }));
+
+  router.put('/:user/scopes', handle(async (req, res) => {
+    const scopes = requestedScopes(req);
+    mustCover(req, scopes);
+    const { info } = await admin.setScopes(user(req), scopes, by(req));
+    resolver.evictUser(info.user);
+    res.json(info);
+  }));
+
+  router.put('/:user/expiry', handle(async (req, res) => {
+    const at = text(body(req).at, 'at');
+    if (!at) throw new KeyAdminError('INVALID', 'give "at": 90d, now, or a date');
+    const { info } = await admin.expire(user(req), parseExpiry(at), by(req));
+    resolver.evictUser(info.user);
+    res.json(info);
+  }));
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const mapped = fromBodyParserError(err);
+    if (mapped) return sendError(res, mapped, 'rest');
+    next(err);
+  });
+  return router;
+}

@@ -1,0 +1,35 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { recordDecision } from '../audit';
+import type { Permission } from '../authz';
+import { formatPermission, isAllowed } from '../authz';
+import { authenticate } from '../http/authenticate';
+import { ProxyError, sendError } from '../http/errors';
+import { scopeOf } from '../http/request-scope';
+import type { KeyResolver } from '../keys';
+import type { Logger } from '../log';
+
+/** A key is always required on admin routes, whatever ALLOW_PUBLIC_ACCESS says; every attempt is audited. */
+export function createRequireScope(resolver: KeyResolver, logger: Logger): (permission: Permission) => RequestHandler[] {
+  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false });
+  return (permission) => [keyRequired, requirePermission(permission)];
+}
+
+function requirePermission(permission: Permission): RequestHandler {
+  const name = formatPermission(permission);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const scope = scopeOf(req);
+    const allowed = scope.principal !== null && isAllowed(scope.principal.scopes, permission);
+    const route = `${req.method} ${req.baseUrl}${req.route?.path ?? ''}`;
+    scope.summary = route;
+    recordDecision(req, {
+      outcome: allowed ? 'ALLOWED' : 'BLOCKED',
+      dialect: 'admin',
+      operationType: 'admin',
+      operationName: route,
+      fields: [route],
+      permissions: [name],
+    });
+    if (allowed) return next();
+    sendError(res, new ProxyError('FORBIDDEN', `API key lacks permission: ${name}`), 'rest');
+  };
+}

@@ -1,0 +1,117 @@
+import { invalidScopes, splitScopes } from './scopes';
+
+/**
+ * Named bundles of scopes, used in a key's scopes as `role:<name>`, for both API dialects.
+ * Modelled on Prefect Cloud's workspace roles; permissions a dialect does not have are inert there.
+ */
+export interface RoleDefinition {
+  readonly description: string;
+  readonly scopes: readonly string[];
+}
+
+export type RoleTable = ReadonlyMap<string, readonly string[]>;
+
+const RUN_TIME_MUTATIONS_P1 = [
+  'register_agent', 'get_runs_in_queue', 'set_flow_run_states', 'set_task_run_states', 'get_or_create_task_run',
+  'get_or_create_task_run_info', 'update_flow_run_heartbeat', 'update_task_run_heartbeat', 'write_run_logs',
+  'set_task_run_name', 'create_task_run_artifact', 'update_task_run_artifact',
+].map((m) => `mutation/${m}`);
+
+const RUN_TIME_WRITES_P3 = [
+  'write/work_pools/get_scheduled_flow_runs', 'write/work_pools/create', 'write/work_pools/update', 'write/work_pools/heartbeat',
+  'write/work_pools/connect', 'write/work_queues/create', 'write/flow_runs/set_state', 'write/flow_runs/update',
+  'write/flow_runs/labels', 'write/flow_runs/input', 'write/task_runs', 'write/logs', 'write/events', 'write/artifacts',
+  'write/concurrency_limits', 'write/variables/create', 'write/variables/update', 'secret/block_documents', 'secret/variables',
+];
+
+export const BUILTIN_ROLES: Readonly<Record<string, RoleDefinition>> = {
+  viewer: {
+    description: 'Read everything except secrets and server administration.',
+    scopes: ['query/*', 'read/*', '!read/admin'],
+  },
+  runner: {
+    description: 'Viewer, plus run deployments and cancel or retry runs.',
+    scopes: [
+      'role:viewer',
+      'mutation/create_flow_run', 'mutation/cancel_flow_run', 'mutation/set_flow_run_states',
+      'write/deployments/create_flow_run', 'write/flow_runs/set_state',
+    ],
+  },
+  developer: {
+    description: 'Everything except administration (of the proxy and of the Prefect server).',
+    scopes: ['*', '!admin', '!read/admin', '!write/admin'],
+  },
+  worker: {
+    description: 'What a Prefect 1 agent or a Prefect 2/3 worker and the flow runs it starts need, no more.',
+    scopes: ['query/*', ...RUN_TIME_MUTATIONS_P1, 'read/*', '!read/admin', ...RUN_TIME_WRITES_P3],
+  },
+  owner: {
+    description: 'Everything, including the admin routes.',
+    scopes: ['*'],
+  },
+};
+
+export class RoleError extends Error {}
+
+const ROLE_PREFIX = 'role:';
+const ROLE_NAME = /^[a-z0-9_-]{1,64}$/;
+
+/**
+ * Built-in roles, overridden or extended by `overrides` (from ROLES_FILE), flattened so that
+ * expanding a key's scopes at lookup time is a map lookup. Throws RoleError naming every problem.
+ */
+export function buildRoleTable(overrides: Readonly<Record<string, unknown>> = {}): RoleTable {
+  const raw = new Map<string, readonly string[]>(Object.entries(BUILTIN_ROLES).map(([n, r]) => [n, r.scopes]));
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!ROLE_NAME.test(name)) problems.push(`role name "${name}" must be lowercase letters, digits, _ or -`);
+    const scopes = typeof value === 'string' ? splitScopes(value)
+      : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]).flatMap(splitScopes)
+      : undefined;
+    if (!scopes) {
+      problems.push(`role "${name}" must be a list of scopes or a string of scopes`);
+      continue;
+    }
+    const bad = invalidScopes(scopes);
+    if (bad.length > 0) problems.push(`role "${name}" has malformed scopes: ${bad.join(', ')}`);
+    raw.set(name, scopes);
+  }
+
+  const flat = new Map<string, readonly string[]>();
+  const flatten = (name: string, path: readonly string[]): readonly string[] => {
+    const done = flat.get(name);
+    if (done) return done;
+    const scopes = raw.get(name);
+    if (!scopes) {
+      problems.push(`role "${path.at(-1)}" refers to unknown role "${name}"`);
+      return [];
+    }
+    if (path.includes(name)) {
+      problems.push(`roles refer to each other in a cycle: ${[...path, name].join(' -> ')}`);
+      return [];
+    }
+    const expanded = scopes.flatMap((s) => (s.startsWith(ROLE_PREFIX) ? flatten(s.slice(ROLE_PREFIX.length), [...path, name]) : [s]));
+    const unique = [...new Set(expanded)];
+    flat.set(name, unique);
+    return unique;
+  };
+  for (const name of raw.keys()) flatten(name, []);
+  if (problems.length > 0) throw new RoleError(problems.join('; '));
+  return flat;
+}
+
+/** Replaces `role:<name>` entries with the role's scopes; unknown roles are reported and grant nothing. */
+export function expandRoles(scopes: readonly string[], roles: RoleTable): { scopes: string[]; unknownRoles: string[] } {
+  const out: string[] = [];
+  const unknownRoles: string[] = [];
+  for (const scope of scopes) {
+    if (!scope.startsWith(ROLE_PREFIX)) {
+      out.push(scope);
+      continue;
+    }
+    const role = roles.get(scope.slice(ROLE_PREFIX.length));
+    if (role) out.push(...role);
+    else unknownRoles.push(scope);
+  }
+  return { scopes: [...new Set(out)], unknownRoles };
+}

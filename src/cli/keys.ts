@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { KeyAdmin, KeyInfo } from '../keys';
+import { createKeyAdmin, parseExpiry } from '../keys';
+import type { CliContext } from './context';
+import { CliError, formatTable } from './context';
+
+const LIST_COLUMNS = ['user', 'scopes', 'issued', 'expires', 'active', 'storage', 'keyId'];
+
+interface Common { json?: boolean; by: string }
+
+/** `keys ...`: the same operations as `/admin/keys`, straight on the key store. */
+export function registerKeyCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
+  const keys = program.command('keys').description('create, list, rotate and revoke API keys');
+  const withAdmin = (fn: (admin: KeyAdmin, ctx: CliContext) => Promise<void>) => () =>
+    run((ctx) => fn(createKeyAdmin(ctx.db, ctx.config.db.type, ctx.config.roles), ctx));
+  const by = () => new Option('--by <admin>', 'who makes the change (at most 11 characters)').default('cli');
+  const scopesOf = (o: { scopes?: string; role?: string }) => {
+    if (!o.scopes && !o.role) throw new CliError('give --scopes "<list>" or --role <name>', 2);
+    return [o.scopes, o.role && `role:${o.role}`].filter(Boolean).join(', ');
+  };
+
+  keys.command('create').description('create a key for a user; prints the key once')
+    .requiredOption('--user <id>', 'user id (primary key)')
+    .option('--scopes <list>', 'scopes, separated by commas or spaces')
+    .option('--role <name>', 'a role, e.g. viewer, runner, developer, worker, owner')
+    .option('--expires <when>', '90d, 12h, or a date like 2027-01-31', '90d')
+    .addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin) => {
+      const { info, key } = await admin.create({ user: o.user, scopes: scopesOf(o), expires: parseExpiry(o.expires), by: o.by });
+      if (o.json) return print({ ...info, key });
+      process.stderr.write(`Created a key for ${info.user} (scopes ${info.scopes}; expires ${info.expires}).\nIt is shown only now; store it safely:\n`);
+      process.stdout.write(`${key}\n`);
+    })());
+
+  keys.command('list').description('list keys (never the keys themselves)').option('--json', 'JSON output')
+    .action((o: { json?: boolean }) => withAdmin(async (admin) => {
+      const rows = await admin.list();
+      if (o.json) return print(rows);
+      process.stdout.write(`${formatTable(rows as unknown as Array<Record<string, unknown>>, LIST_COLUMNS)}\n`);
+    })());
+
+  keys.command('show').description('show one user\'s key').requiredOption('--user <id>').option('--json', 'JSON output')
+    .action((o: { user: string; json?: boolean }) => withAdmin(async (admin) => printInfo(await admin.show(o.user), o.json))());
+
+  keys.command('revoke').description('expire a user\'s key now').requiredOption('--user <id>').addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string }) => withAdmin(async (admin) => printInfo((await admin.revoke(o.user, o.by)).info, o.json))());
+
+  keys.command('rotate').description('replace a user\'s key; the old one stops working')
+    .requiredOption('--user <id>').option('--expires <when>', 'new expiry (default: keep it, or 90d if expired)')
+    .addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string; expires?: string }) => withAdmin(async (admin) => {
+      const { info, key } = await admin.rotate(o.user, { by: o.by, ...(o.expires ? { expires: parseExpiry(o.expires) } : {}) });
+      if (o.json) return print({ ...info, key });
+      process.stderr.write(`Rotated the key of ${info.user}; the old key no longer works (running proxies forget it within KEY_CACHE_TTL, or at once with DELETE /cache).\nIt is shown only now; store it safely:\n`);
+      process.stdout.write(`${key}\n`);
+    })());
+
+  keys.command('set-scopes').description('replace a user\'s scopes').requiredOption('--user <id>')
+    .option('--scopes <list>').option('--role <name>').addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string; scopes?: string; role?: string }) => withAdmin(async (admin) =>
+      printInfo((await admin.setScopes(o.user, scopesOf(o), o.by)).info, o.json))());
+
+  keys.command('expire').description('set when a user\'s key expires').requiredOption('--user <id>')
+    .requiredOption('--at <when>', '90d, 12h, now, or a date like 2027-01-31').addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string; at: string }) => withAdmin(async (admin) =>
+      printInfo((await admin.expire(o.user, parseExpiry(o.at), o.by)).info, o.json))());
+
+  keys.command('hash-existing').description('store plaintext keys as sha256:<hex>, in place, in one transaction')
+    .option('--dry-run', 'only list the users whose keys would be hashed').addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { dryRun?: boolean }) => withAdmin(async (admin) => {
+      const { users } = await admin.hashExisting({ dryRun: o.dryRun === true, by: o.by });
+      if (o.json) return print({ dryRun: o.dryRun === true, users });
+      const verb = o.dryRun ? 'would hash' : 'hashed';
+      process.stdout.write(`${verb} ${users.length} plaintext key(s)${users.length ? `: ${users.join(', ')}` : ''}\n`);
+    })());
+}
+
+function printInfo(info: KeyInfo, json?: boolean): void {
+  if (json) return print(info);
+  process.stdout.write(`${formatTable([info as unknown as Record<string, unknown>], LIST_COLUMNS)}\n`);
+}
+
+export function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

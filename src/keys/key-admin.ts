@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { RoleTable } from '../authz';
+import { expandRoles, invalidScopes, splitScopes } from '../authz';
+import type { DbType } from '../config';
+import { KEYS_TABLE } from './database';
+import { dbNowPlus, formatDbTime, SECONDS_LEFT_SQL } from './dialect';
+import { HASH_PREFIX, hashedKeyValue } from './hash';
+import { KEY_ID_LENGTH } from './key-resolver';
+
+export interface KeyInfo {
+  readonly user: string;
+  readonly scopes: string;
+  readonly issued: string;
+  readonly expires: string;
+  readonly active: boolean;
+  readonly storage: 'hashed' | 'plaintext';
+  /** Start of the key's SHA-256 for hashed keys (matches audit records); null for plaintext keys. */
+  readonly keyId: string | null;
+  readonly createdBy: string;
+  readonly updatedBy: string;
+}
+
+export type Expiry = { readonly in: number } | { readonly at: string };
+
+export class KeyAdminError extends Error {
+  constructor(readonly code: 'NOT_FOUND' | 'CONFLICT' | 'INVALID', message: string) {
+    super(message);
+  }
+}
+
+export const KEY_PREFIX = 'pap_';
+const DEFAULT_EXPIRY: Expiry = { in: 90 * 86400 };
+const BY_MAX = 11;
+const USER_MAX = 128;
+const SCOPES_MAX = 2000;
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** A strong random key with a recognizable prefix (240 bits of randomness). */
+export function generateKey(): string {
+  return KEY_PREFIX + randomBytes(30).toString('base64url');
+}
+
+/** `90d`, `12h`, `now`, `2027-01-31` or `2027-01-31T12:00:00` (the database's local time). */
+export function parseExpiry(text: string): Expiry {
+  const value = text.trim();
+  if (value === 'now') return { in: 0 };
+  const relative = /^(\d+)\s*([smhdwy])$/i.exec(value);
+  if (relative) return { in: Number(relative[1]) * (UNITS[(relative[2] as string).toLowerCase()] as number) };
+  const absolute = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?$/.exec(value);
+  if (absolute && !Number.isNaN(Date.parse(`${absolute[1]}T${absolute[2] ?? '00:00'}`))) {
+    const time = absolute[2] ?? '00:00:00';
+    return { at: `${absolute[1]} ${time.length === 5 ? `${time}:00` : time}` };
+  }
+  throw new KeyAdminError('INVALID', `cannot read expiry "${text}": use 90d, 12h, now or a date like 2027-01-31`);
+}
+
+export interface KeyAdmin {
+  list(): Promise<KeyInfo[]>;
+  show(user: string): Promise<KeyInfo>;
+  create(input: { user: string; scopes: string; expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string }>;
+  rotate(user: string, input: { expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string; previous: string }>;
+  revoke(user: string, by: string): Promise<{ info: KeyInfo; previous: string }>;
+  setScopes(user: string, scopes: string, by: string): Promise<{ info: KeyInfo; previous: string }>;
+  expire(user: string, at: Expiry, by: string): Promise<{ info: KeyInfo; previous: string }>;
+  hashExisting(input: { dryRun: boolean; by: string }): Promise<{ users: string[] }>;
+}
+
+/**
+ * Key management over the original table. Only `sha256:<hex>` is ever written for new keys; the
+ * `previous` stored value returned by changes lets a running proxy evict the old cache entry.
+ */
+export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdmin {
+  const now = () => dbNowPlus(db, type, 0);
+  const expiryValue = (e: Expiry) => ('in' in e ? dbNowPlus(db, type, e.in) : e.at);
+
+  const read = async (user?: string): Promise<KeyInfo[]> => {
+    let query = db(KEYS_TABLE)
+      .select('user_id', 'scopes', 'api_key', 'key_issu_dt', 'key_expr_dt', 'creatd_by', 'last_updatd_by', db.raw(`${SECONDS_LEFT_SQL[type]} as seconds_left`))
+      .orderBy('user_id');
+    if (user !== undefined) query = query.where({ user_id: user });
+    const rows: Array<Record<string, unknown>> = await query;
+    return rows.map((r) => {
+      const stored = String(r.api_key);
+      const hashed = stored.toLowerCase().startsWith(HASH_PREFIX);
+      return {
+        user: String(r.user_id),
+        scopes: String(r.scopes),
+        issued: formatDbTime(r.key_issu_dt),
+        expires: formatDbTime(r.key_expr_dt),
+        active: Number(r.seconds_left) > 0,
+        storage: hashed ? 'hashed' : 'plaintext',
+        keyId: hashed ? stored.slice(HASH_PREFIX.length, HASH_PREFIX.length + KEY_ID_LENGTH).toLowerCase() : null,
+        createdBy: String(r.creatd_by),
+        updatedBy: String(r.last_updatd_by),
+      };
+    });
+  };
+
+  const show = async (user: string): Promise<KeyInfo> => {
+    const [info] = await read(user);
+    if (!info) throw new KeyAdminError('NOT_FOUND', `no key for user "${user}"`);
+    return info;
+  };
+
+  const storedValue = async (user: string): Promise<string> => {
+    const row = await db(KEYS_TABLE).where({ user_id: user }).first('api_key');
+    if (!row) throw new KeyAdminError('NOT_FOUND', `no key for user "${user}"`);
+    return String(row.api_key);
+  };
+
+  const update = async (user: string, by: string, values: Record<string, unknown>) => {
+    checkBy(by);
+    const previous = await storedValue(user);
+    await db(KEYS_TABLE).where({ user_id: user }).update({ ...values, last_updatd_dt: now(), last_updatd_by: by });
+    return { info: await show(user), previous };
+  };
+
+  return {
+    list: () => read(),
+    show,
+
+    async create({ user, scopes, expires, by }) {
+      checkBy(by);
+      if (!user || user.length > USER_MAX) throw new KeyAdminError('INVALID', `user must be 1 to ${USER_MAX} characters`);
+      const normalized = normalizeScopes(scopes, roles);
+      if (await db(KEYS_TABLE).where({ user_id: user }).first('user_id')) {
+        throw new KeyAdminError('CONFLICT', `user "${user}" already has a key: use rotate, set-scopes or revoke`);
+      }
+      const key = generateKey();
+      await db(KEYS_TABLE).insert({
+        user_id: user,
+        scopes: normalized,
+        api_key: hashedKeyValue(key),
+        key_issu_dt: now(),
+        key_expr_dt: expiryValue(expires ?? DEFAULT_EXPIRY),
+        creatd_dt: now(),
+        last_updatd_dt: now(),
+        creatd_by: by,
+        last_updatd_by: by,
+      });
+      return { info: await show(user), key };
+    },
+
+    async rotate(user, { expires, by }) {
+      const current = await show(user);
+      const key = generateKey();
+      const keepExpiry = expires === undefined && current.active;
+      const result = await update(user, by, {
+        api_key: hashedKeyValue(key),
+        key_issu_dt: now(),
+        ...(keepExpiry ? {} : { key_expr_dt: expiryValue(expires ?? DEFAULT_EXPIRY) }),
+      });
+      return { ...result, key };
+    },
+
+    revoke: (user, by) => update(user, by, { key_expr_dt: now() }),
+    setScopes: (user, scopes, by) => update(user, by, { scopes: normalizeScopes(scopes, roles) }),
+    expire: (user, at, by) => update(user, by, { key_expr_dt: expiryValue(at) }),
+
+    async hashExisting({ dryRun, by }) {
+      checkBy(by);
+      return db.transaction(async (trx) => {
+        const rows: Array<{ user_id: string; api_key: string }> = await trx(KEYS_TABLE)
+          .select('user_id', 'api_key')
+          .whereRaw('lower(api_key) not like ?', [`${HASH_PREFIX}%`]);
+        if (!dryRun) {
+          for (const row of rows) {
+            await trx(KEYS_TABLE).where({ user_id: row.user_id }).update({
+              api_key: hashedKeyValue(row.api_key),
+              last_updatd_dt: dbNowPlus(trx, type, 0),
+              last_updatd_by: by,
+            });
+          }
+        }
+        return { users: rows.map((r) => r.user_id) };
+      });
+    },
+  };
+}
+
+function checkBy(by: string): void {
+  if (!by || by.length > BY_MAX) throw new KeyAdminError('INVALID', `"by" must be 1 to ${BY_MAX} characters (column creatd_by)`);
+}
+
+/** Validates scopes (and the roles they name) and stores them comma-separated. */
+export function normalizeScopes(text: string, roles: RoleTable): string {
+  const scopes = splitScopes(text);
+  if (scopes.length === 0) throw new KeyAdminError('INVALID', 'give at least one scope or role');
+  const bad = invalidScopes(scopes);
+  if (bad.length > 0) throw new KeyAdminError('INVALID', `malformed scopes: ${bad.join(', ')}`);
+  const { unknownRoles } = expandRoles(scopes, roles);
+  if (unknownRoles.length > 0) throw new KeyAdminError('INVALID', `unknown roles: ${unknownRoles.join(', ')}`);
+  const stored = scopes.join(', ');
+  if (stored.length > SCOPES_MAX) throw new KeyAdminError('INVALID', `scopes are longer than ${SCOPES_MAX} characters`);
+  return stored;
+}
