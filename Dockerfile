@@ -26,7 +26,10 @@ COPY package.json ./
 COPY data/postgres ./data/postgres
 COPY data/mysql ./data/mysql
 # The embedded SQLite store lives in /app/data: writable by the unprivileged user, mount a volume there.
-RUN chown node:node /app/data
+# `prefect-auth-proxy keys ...` inside the container uses the same environment as the server.
+RUN chown node:node /app/data \
+ && chmod +x dist/cli/main.js \
+ && ln -s /app/dist/cli/main.js /usr/local/bin/prefect-auth-proxy
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \

@@ -44,7 +44,10 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   const mustCover = (req: Request, scopes: string): void => {
     const expanded = expandRoles(splitScopes(scopes), config.roles).scopes;
     const verdict = scopesCover(principalOf(req).effectiveScopes, expanded);
-    if (!verdict.ok) throw new ProxyError('FORBIDDEN', `your key cannot grant a key "${verdict.scope}": it does not hold it`);
+    if (verdict.ok) return;
+    throw new ProxyError('FORBIDDEN', verdict.reason === 'not-held'
+      ? `your key cannot grant "${verdict.scope}": it does not hold it`
+      : `your key carries "${verdict.scope}", so every key it grants must carry it too`);
   };
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
     fn(req, res).catch((err: unknown) => {

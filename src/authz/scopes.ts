@@ -111,15 +111,17 @@ export function formatPermission(permission: Permission): string {
  * that no key can create a key more powerful than itself. Sound rather than complete: every
  * requested pattern must be covered by a held one, and the new key must carry every deny the holder has.
  */
-export function scopesCover(held: readonly string[], requested: readonly string[]): { ok: true } | { ok: false; scope: string } {
+export type CoverVerdict = { ok: true } | { ok: false; scope: string; reason: 'not-held' | 'deny-missing' };
+
+export function scopesCover(held: readonly string[], requested: readonly string[]): CoverVerdict {
   const heldPositive = held.filter((s) => !s.startsWith('!') && isWellFormed(s));
   const heldNegative = held.filter((s) => s.startsWith('!'));
-  const requestedSet = new Set(requested);
-  for (const deny of heldNegative) if (!requestedSet.has(deny)) return { ok: false, scope: deny };
   for (const scope of requested) {
     if (scope.startsWith('!')) continue;
-    if (!heldPositive.some((h) => patternCovers(h, scope))) return { ok: false, scope };
+    if (!heldPositive.some((h) => patternCovers(h, scope))) return { ok: false, scope, reason: 'not-held' };
   }
+  const requestedSet = new Set(requested);
+  for (const deny of heldNegative) if (!requestedSet.has(deny)) return { ok: false, scope: deny, reason: 'deny-missing' };
   return { ok: true };
 }
 

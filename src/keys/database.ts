@@ -39,8 +39,9 @@ export function createDatabase(db: DbConfig, logger?: Logger): Knex {
     return knex({ client: 'pg', connection: options, ...common });
   }
   // Dates as strings: key dates are tz-less wall-clock values, audit times are written as UTC text.
+  // Knex reads the database name from the settings (schema inspection), not from `uri`.
   const options = typeof connection === 'string'
-    ? { uri: connection, connectTimeout: db.timeoutMs, dateStrings: true }
+    ? { uri: connection, database: decodeURIComponent(new URL(connection).pathname.slice(1)) || undefined, connectTimeout: db.timeoutMs, dateStrings: true }
     : { ...connection, connectTimeout: db.timeoutMs, dateStrings: true };
   return knex({ client: 'mysql2', connection: options, ...common });
 }

@@ -13,7 +13,8 @@ export const SECONDS_LEFT_SQL: Record<DbType, string> = {
 
 export function dbNowPlus(db: Knex, type: DbType, seconds: number): Knex.Raw {
   const s = Math.trunc(seconds);
-  if (type === 'postgres') return db.raw(`localtimestamp(0) + (? * interval '1 second')`, [s]);
+  // Full precision: localtimestamp(0) rounds up to half a second into the future, keeping a revoked key alive.
+  if (type === 'postgres') return db.raw(`localtimestamp + (? * interval '1 second')`, [s]);
   if (type === 'mysql') return db.raw('now() + interval ? second', [s]);
   return db.raw(`datetime('now', ?)`, [`${s >= 0 ? '+' : ''}${s} seconds`]);
 }
