@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venvs = {
   prefect1: ['prefect==1.4.1'],
+  // FastAPI releases after 0.150 drop `min_items`, which Prefect 3.8.8's server still uses.
+  prefect3: ['prefect==3.8.8', 'fastapi==0.150.0'],
 };
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(venvs);

@@ -10,7 +10,7 @@ import type { Config } from './config';
 import { ProxyError, requestContext, requestLog, scopeOf, sendError } from './http';
 import type { KeyResolver } from './keys';
 import type { Logger } from './log';
-import { createGraphQLProxy } from './proxy';
+import { createGraphQLProxy, createRestProxy } from './proxy';
 
 export interface AppDeps {
   readonly config: Config;
@@ -50,12 +50,15 @@ export function createApp(deps: AppDeps): ProxyApp {
   }));
   app.use(createAdminRouter(deps));
 
-  const graphql = createGraphQLProxy({ ...deps, documents: createDocumentCache(config.graphql.maxTokens) });
-  app.use(graphql.router);
+  const dialect = config.apiKind === 'rest' ? 'rest' : 'graphql';
+  const proxy = dialect === 'rest'
+    ? createRestProxy(deps)
+    : createGraphQLProxy({ ...deps, documents: createDocumentCache(config.graphql.maxTokens) });
+  app.use(proxy.router);
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     logger.error('unexpected error', { requestId: scopeOf(req).id, error: err instanceof Error ? err : String(err) });
-    sendError(res, new ProxyError('INTERNAL_SERVER_ERROR', 'internal error in the auth proxy'), 'graphql');
+    sendError(res, new ProxyError('INTERNAL_SERVER_ERROR', 'internal error in the auth proxy'), dialect);
   });
-  return { app, close: () => graphql.close() };
+  return { app, close: () => proxy.close() };
 }

@@ -10,6 +10,8 @@ import type { Knex } from 'knex';
 import { AUDIT_TABLE, createDatabase, createKeyResolver, createKnexKeyStore, migrateLatest } from './keys';
 import type { Logger } from './log';
 import { createLogger } from './log';
+import { API_PREFIX } from './proxy';
+import { attachWebsockets } from './proxy/rest/websocket';
 
 export interface Runtime {
   readonly config: Config;
@@ -42,6 +44,9 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  const websockets = config.apiKind === 'rest'
+    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX })
+    : undefined;
   // Longer than typical load-balancer idle timeouts, so the balancer closes first, never us mid-request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -49,12 +54,14 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   log.notice('prefect-auth-proxy listening', {
     address: `${config.host}:${port}`,
     upstream: config.apiServiceUrl.origin + config.apiServiceUrl.pathname,
+    apiKind: config.apiKind,
     keyStore: config.db.type,
     publicAccess: config.allowPublicAccess,
   });
 
   const stop = async (graceMs = 10_000): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    websockets?.close();
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     await closed;

@@ -20,7 +20,7 @@ const RUN_TIME_MUTATIONS_P1 = [
 const RUN_TIME_WRITES_P3 = [
   'write/work_pools/get_scheduled_flow_runs', 'write/work_pools/create', 'write/work_pools/update', 'write/work_pools/heartbeat',
   'write/work_pools/connect', 'write/work_queues/create', 'write/flow_runs/set_state', 'write/flow_runs/update',
-  'write/flow_runs/labels', 'write/flow_runs/input', 'write/task_runs', 'write/logs', 'write/events', 'write/artifacts',
+  'write/flow_runs/input', 'write/deployments/get_scheduled_flow_runs', 'write/task_runs', 'write/logs', 'write/events', 'write/artifacts',
   'write/concurrency_limits', 'write/variables/create', 'write/variables/update', 'secret/block_documents', 'secret/variables',
 ];
 

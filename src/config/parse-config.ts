@@ -40,6 +40,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
   }
 
   const config: Config = {
+    apiKind: r.oneOf('API_KIND', ['graphql', 'rest'] as const) ?? 'graphql',
+    upstreamAuthString: r.string('UPSTREAM_AUTH_STRING'),
+    publicUrl: r.url('PUBLIC_URL', ['http:', 'https:']),
     apiServiceUrl: apiServiceUrl ?? new URL('http://127.0.0.1:4200'),
     host: r.string('HOST') ?? '0.0.0.0',
     port: r.int('PORT', 0, 65535),

@@ -12,7 +12,10 @@ export interface VariableSpec {
 }
 
 export const variables: readonly VariableSpec[] = [
+  { name: 'API_KIND', default: 'graphql', description: '`graphql` (Prefect 1: every path is GraphQL) or `rest` (Prefect 2/3: REST under `/api`, websockets, web UI).' },
   { name: 'API_SERVICE_URL', default: 'http://127.0.0.1:4200', description: 'Base URL of the Prefect API the proxy forwards to. Request paths are appended to its path.' },
+  { name: 'UPSTREAM_AUTH_STRING', secret: true, description: 'REST mode: the Prefect server\'s `PREFECT_SERVER_API_AUTH_STRING`. The proxy sends it upstream in place of the client\'s credential, so users never learn it.' },
+  { name: 'PUBLIC_URL', description: 'REST mode: the proxy\'s external base URL (`https://prefect.example.com`), written into `/ui-settings` as the UI\'s API URL. Default: from the request\'s `Host` (and `X-Forwarded-*` when `TRUST_PROXY` allows).' },
   { name: 'HOST', default: '0.0.0.0', description: 'Address to listen on.' },
   { name: 'PORT', default: '3000', description: 'Port to listen on.' },
   { name: 'LOG_LEVEL', default: 'warn', description: '`error`, `warn`, `info` or `debug`.' },

@@ -23,7 +23,11 @@ export interface NetworkConnection {
 import type { RoleTable } from '../authz/roles';
 
 export interface Config {
+  readonly apiKind: 'graphql' | 'rest';
   readonly apiServiceUrl: URL;
+  /** REST mode: what the Prefect server expects as Basic credentials; never the client's. */
+  readonly upstreamAuthString: string | undefined;
+  readonly publicUrl: URL | undefined;
   readonly host: string;
   readonly port: number;
   readonly env: string;

@@ -18,6 +18,12 @@ export interface UpstreamOptions {
   readonly logger: Logger;
   /** Buffer the upstream's answer and pass it here instead of streaming it to the client. */
   readonly onBufferedResponse?: (status: number, headers: http.IncomingHttpHeaders, body: Buffer, req: Request, res: Response) => void;
+  /** Keep the client's Host: Prefect 3 builds links and redirects from it. */
+  readonly preserveHost?: boolean;
+  /** Client headers removed besides the credentials. */
+  readonly stripHeaders?: readonly string[];
+  /** The Authorization the upstream gets in place of the client's (Prefect 3 server auth string). */
+  readonly upstreamAuthorization?: string;
 }
 
 export interface Upstream {
@@ -36,10 +42,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: 256, maxFreeSockets: 64, timeout: 4000 };
   const agent = target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const buffered = options.onBufferedResponse;
+  const stripped = [...STRIPPED_REQUEST_HEADERS, ...(options.stripHeaders ?? [])];
 
   const proxy = createProxyMiddleware<Request, Response>({
     target: target.href,
-    changeOrigin: true,
+    changeOrigin: options.preserveHost !== true,
     agent,
     xfwd: true,
     selfHandleResponse: buffered !== undefined,
@@ -48,14 +55,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     on: {
       proxyReq(proxyReq, req) {
         const scope = scopeOf(req);
-        for (const name of STRIPPED_REQUEST_HEADERS) proxyReq.removeHeader(name);
+        for (const name of stripped) proxyReq.removeHeader(name);
+        if (options.upstreamAuthorization) proxyReq.setHeader('authorization', options.upstreamAuthorization);
         proxyReq.setHeader('x-request-id', scope.id);
         if (buffered) proxyReq.removeHeader('accept-encoding');
         const body = scope.forwardBody;
         if (body) {
           proxyReq.removeHeader('transfer-encoding');
           proxyReq.removeHeader('content-encoding');
-          proxyReq.setHeader('content-type', 'application/json');
+          if (dialect === 'graphql') proxyReq.setHeader('content-type', 'application/json');
           proxyReq.setHeader('content-length', body.length);
           proxyReq.write(body);
         }

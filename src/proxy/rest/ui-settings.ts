@@ -1,0 +1,29 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response } from 'express';
+
+const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'etag']);
+
+/**
+ * Rewrites the server's `/ui-settings` so the stock web UI asks for a key on its own login page
+ * (`auth: "BASIC"`) and sends its API calls to the proxy, whatever the server was told.
+ */
+export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string) {
+  return (status: number, headers: IncomingHttpHeaders, body: Buffer, req: Request, res: Response): void => {
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);
+    }
+    let settings: unknown;
+    try {
+      settings = JSON.parse(body.toString('utf8'));
+    } catch {
+      settings = undefined;
+    }
+    if (status !== 200 || !settings || typeof settings !== 'object') {
+      res.status(status).end(body);
+      return;
+    }
+    const base = publicUrl ? publicUrl.href.replace(/\/$/, '') : `${req.protocol}://${req.host}`;
+    res.setHeader('cache-control', 'no-store');
+    res.status(200).json({ ...(settings as Record<string, unknown>), auth: 'BASIC', api_url: `${base}${apiPrefix}` });
+  };
+}

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildRoleTable } from '../../src/authz';
+import { createKeyAdmin } from '../../src/keys';
+import type { TestDatabase } from '../support/databases';
+import { createTestDatabase } from '../support/databases';
+import type { PrefectServer } from '../support/prefect3-server';
+import { startPrefectServer } from '../support/prefect3-server';
+import type { TestProxy } from '../support/proxy';
+import { startTestProxy } from '../support/proxy';
+import { ensureVenv } from '../support/python-venv';
+
+jest.setTimeout(600_000);
+
+const SERVER_AUTH = 'server-only-secret-7f3a';
+const FLOWS_DIR = join(__dirname, 'prefect3');
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** The real Prefect 3.8.8 client, CLI and worker against the proxy, in front of a real protected server. */
+describe('Prefect 3 through the proxy', () => {
+  let bin: string;
+  let server: PrefectServer;
+  let db: TestDatabase;
+  let proxy: TestProxy;
+  const keys: Record<'developer' | 'viewer' | 'runner' | 'worker', string> = { developer: '', viewer: '', runner: '', worker: '' };
+
+  beforeAll(async () => {
+    bin = ensureVenv('prefect3');
+    server = await startPrefectServer(bin, SERVER_AUTH);
+    db = await createTestDatabase('sqlite', 'prefect3_e2e');
+    const admin = createKeyAdmin(db.knex, 'sqlite', buildRoleTable());
+    for (const role of Object.keys(keys) as Array<keyof typeof keys>) {
+      keys[role] = (await admin.create({ user: role, scopes: `role:${role}`, by: 'test' })).key;
+    }
+    proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: server.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, LOG_LEVEL: 'info' });
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  const run = (command: string, args: string[], env: Record<string, string>, cwd = FLOWS_DIR): Promise<Run> => {
+    const home = mkdtempSync(join(tmpdir(), 'prefect3-client-'));
+    return new Promise((resolve) => {
+      execFile(join(bin, command), args, {
+        cwd,
+        timeout: 240_000,
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, PREFECT_HOME: home, PREFECT_API_URL: `${proxy.url}/api`, PREFECT_SERVER_ANALYTICS_ENABLED: 'false', COLUMNS: '250', ...env },
+      }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+  };
+  const asKey = (key: string) => ({ PREFECT_API_AUTH_STRING: key });
+  const api = async (path: string, body?: unknown) => {
+    const res = await fetch(`${proxy.url}/api${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${keys.developer}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return res.json() as Promise<unknown>;
+  };
+  const taskRunStates = async (flowRunId: string): Promise<string[]> => {
+    const runs = await api('/task_runs/filter', { flow_runs: { id: { any_: [flowRunId] } } }) as Array<{ state: { type: string } }>;
+    return runs.map((r) => r.state.type);
+  };
+  const eventually = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> => {
+    const deadline = Date.now() + ms;
+    let value = await probe();
+    while (!ok(value) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      value = await probe();
+    }
+    return value;
+  };
+  const flowRunId = (r: Run) => /FLOW_RUN_ID (\S+)/.exec(r.stdout)?.[1] ?? '';
+
+  it('1. runs a flow with PREFECT_API_AUTH_STRING=<key>: completed, task runs and events arrived, writes audited', async () => {
+    const result = await run('python', ['flows.py'], asKey(keys.developer));
+    expect(result.stdout).toContain('STATE COMPLETED');
+    expect(result.code).toBe(0);
+    const states = await eventually(() => taskRunStates(flowRunId(result)), (s) => s.length === 3 && s.every((t) => t === 'COMPLETED'));
+    expect(states).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    const audit = proxy.auditLines().filter((l) => l.user === 'developer');
+    expect(audit).toEqual(expect.arrayContaining([
+      expect.objectContaining({ outcome: 'ALLOWED', operationType: 'WEBSOCKET', operationName: '/events/in' }),
+      expect.objectContaining({ outcome: 'ALLOWED', operationType: 'POST', operationName: '/flow_runs/', status: 201 }),
+      expect.objectContaining({ outcome: 'ALLOWED', operationName: '/flow_runs/{id:uuid}/set_state', permissions: ['write/flow_runs/set_state'] }),
+    ]));
+    expect(proxy.rawLogs()).not.toContain(keys.developer);
+  });
+
+  it('2. runs a flow with PREFECT_API_KEY=<key> (websockets get the key from PREFECT_CLIENT_CUSTOM_HEADERS)', async () => {
+    const result = await run('python', ['flows.py'], {
+      PREFECT_API_KEY: keys.developer,
+      PREFECT_CLIENT_CUSTOM_HEADERS: JSON.stringify({ Authorization: `Bearer ${keys.developer}` }),
+    });
+    expect(result.stdout).toContain('STATE COMPLETED');
+    const states = await eventually(() => taskRunStates(flowRunId(result)), (s) => s.length === 3 && s.every((t) => t === 'COMPLETED'));
+    expect(states).toHaveLength(3);
+  });
+
+  it('3. a read-only key lists flows and deployments, and cannot run a deployment or create a variable', async () => {
+    const setup = await run('python', ['setup_deployment.py', FLOWS_DIR], asKey(keys.developer));
+    expect(setup.stdout).toContain('DEPLOYMENT_ID');
+
+    const flows = await run('prefect', ['flow', 'ls'], asKey(keys.viewer));
+    expect(flows.code).toBe(0);
+    expect(flows.stdout).toContain('proxy-e2e');
+    const deployments = await run('prefect', ['deployment', 'ls'], asKey(keys.viewer));
+    expect(deployments.code).toBe(0);
+    expect(deployments.stdout).toContain('nightly');
+
+    const before = (await api('/flow_runs/filter', {}) as unknown[]).length;
+    const runIt = await run('prefect', ['deployment', 'run', 'proxy-e2e/nightly'], asKey(keys.viewer));
+    expect(runIt.code).not.toBe(0);
+    expect(runIt.stdout + runIt.stderr).toContain('lacks permission: write/deployments/create_flow_run');
+    const variable = await run('prefect', ['variable', 'set', 'region', 'eu'], asKey(keys.viewer));
+    expect(variable.code).not.toBe(0);
+    expect(variable.stdout + variable.stderr).toContain('lacks permission: write/variables/create');
+
+    expect((await api('/flow_runs/filter', {}) as unknown[]).length).toBe(before);
+    expect(await api('/variables/filter', {})).toEqual([]);
+  });
+
+  it('4. a worker with a worker-scoped key picks up and runs a deployment run started by a runner key', async () => {
+    const started = await run('prefect', ['deployment', 'run', 'proxy-e2e/nightly'], asKey(keys.runner));
+    expect(started.code).toBe(0);
+    const id = /UUID:\s*(\S+)/.exec(started.stdout)?.[1] ?? /([0-9a-f]{8}-[0-9a-f-]{27})/.exec(started.stdout)?.[1];
+    expect(id).toBeDefined();
+    const worker = await run('prefect', ['worker', 'start', '--pool', 'pool-a', '--type', 'process', '--run-once'], asKey(keys.worker));
+    const state = await eventually(async () => (await api(`/flow_runs/${id}`) as { state: { type: string } }).state.type, (s) => s === 'COMPLETED', 90_000);
+    if (state !== 'COMPLETED') console.log(worker.stdout.slice(-3000), worker.stderr.slice(-3000));
+    expect(state).toBe('COMPLETED');
+    const blocked = proxy.auditLines().filter((l) => l.user === 'worker' && l.outcome === 'BLOCKED');
+    expect(blocked).toEqual([]);
+  });
+
+  it('6. the protected server refuses requests that do not come through the proxy', async () => {
+    const anonymous = await fetch(`${server.url}/api/flows/filter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    const userKey = await fetch(`${server.url}/api/flows/filter`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(keys.developer).toString('base64')}` }, body: '{}',
+    });
+    expect(userKey.status).toBe(401);
+  });
+});
