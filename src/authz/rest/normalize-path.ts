@@ -25,6 +25,7 @@ export function normalizePath(rawUrl: string): NormalizedPath {
       return { ok: false, reason: 'malformed percent-encoding' };
     }
     if (segment === '.' || segment === '..') return { ok: false, reason: 'dot segments are not allowed' };
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (/[/\\\x00-\x1f\x7f]/.test(segment)) return { ok: false, reason: 'encoded slash, backslash or control character in the path' };
     if (segment.includes('%')) return { ok: false, reason: 'double percent-encoding is not allowed' };
     segments.push(segment);
