@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRoleTable } from '../../src/authz';
@@ -11,6 +11,7 @@ import { startPrefectServer } from '../support/prefect3-server';
 import type { TestProxy } from '../support/proxy';
 import { startTestProxy } from '../support/proxy';
 import { ensureVenv } from '../support/python-venv';
+import { withBrowser } from '../support/browser';
 
 jest.setTimeout(600_000);
 
@@ -77,11 +78,13 @@ describe('Prefect 3 through the proxy', () => {
     return value;
   };
   const flowRunId = (r: Run) => /FLOW_RUN_ID (\S+)/.exec(r.stdout)?.[1] ?? '';
+  let firstFlowRunId = '';
 
   it('1. runs a flow with PREFECT_API_AUTH_STRING=<key>: completed, task runs and events arrived, writes audited', async () => {
     const result = await run('python', ['flows.py'], asKey(keys.developer));
     expect(result.stdout).toContain('STATE COMPLETED');
     expect(result.code).toBe(0);
+    firstFlowRunId = flowRunId(result);
     const states = await eventually(() => taskRunStates(flowRunId(result)), (s) => s.length === 3 && s.every((t) => t === 'COMPLETED'));
     expect(states).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     const audit = proxy.auditLines().filter((l) => l.user === 'developer');
@@ -124,6 +127,43 @@ describe('Prefect 3 through the proxy', () => {
 
     expect((await api('/flow_runs/filter', {}) as unknown[]).length).toBe(before);
     expect(await api('/variables/filter', {})).toEqual([]);
+  });
+
+  it('5. the stock web UI asks for a key, logs in with a valid one, and shows a read-only key why it may not run', async () => {
+    const artifacts = join(__dirname, '..', 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    const { name } = await api(`/flow_runs/${firstFlowRunId}`) as { name: string };
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(`${proxy.url}/`);
+      await page.waitForURL(/\/login/, { timeout: 20_000 });
+      await page.locator('input[type=password]').waitFor();
+      await page.fill('input[type=password]', 'not-a-valid-key-1');
+      await page.click('button:has-text("Login")');
+      await page.waitForTimeout(1500);
+      expect(page.url()).toContain('/login');
+
+      await page.fill('input[type=password]', keys.developer);
+      await page.click('button:has-text("Login")');
+      await page.waitForURL(/dashboard/, { timeout: 20_000 });
+      await page.goto(`${proxy.url}/v2/runs`, { waitUntil: 'networkidle' });
+      await page.getByText(name).first().waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: join(artifacts, 'prefect3-ui-runs.png') });
+      await page.click('text=Logout');
+
+      await page.goto(`${proxy.url}/v2/login`, { waitUntil: 'networkidle' });
+      await page.fill('input[type=password]', keys.viewer);
+      await page.click('button:has-text("Login")');
+      await page.waitForURL(/dashboard/, { timeout: 20_000 });
+      const before = (await api('/flow_runs/filter', {}) as unknown[]).length;
+      await page.goto(`${proxy.url}/v2/deployments`, { waitUntil: 'networkidle' });
+      await page.click('text=nightly');
+      await page.click('button:has-text("Run")');
+      await page.click('text=Quick run');
+      await page.getByText('lacks permission: write/deployments/create_flow_run').first().waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: join(artifacts, 'prefect3-ui-denied.png') });
+      expect((await api('/flow_runs/filter', {}) as unknown[]).length).toBe(before);
+    });
   });
 
   it('4. a worker with a worker-scoped key picks up and runs a deployment run started by a runner key', async () => {
