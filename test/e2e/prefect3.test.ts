@@ -163,6 +163,18 @@ describe('Prefect 3 through the proxy', () => {
       await page.getByText('lacks permission: write/deployments/create_flow_run').first().waitFor({ timeout: 20_000 });
       await page.screenshot({ path: join(artifacts, 'prefect3-ui-denied.png') });
       expect((await api('/flow_runs/filter', {}) as unknown[]).length).toBe(before);
+
+      // The older Vue UI (chosen by cookie) asks for a key on its own login page too.
+      const v1 = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      await v1.addCookies([{ name: 'prefect_ui_version', value: 'v1', url: proxy.url }]);
+      const old = await v1.newPage();
+      await old.goto(`${proxy.url}/`);
+      await old.waitForURL(/\/login/, { timeout: 20_000 });
+      await old.fill('input[type=password]', keys.developer);
+      await old.keyboard.press('Enter');
+      await old.getByText('Task Runs').first().waitFor({ timeout: 20_000 });
+      expect(old.url()).toContain('/dashboard');
+      await old.screenshot({ path: join(artifacts, 'prefect3-ui-v1-dashboard.png') });
     });
   });
 

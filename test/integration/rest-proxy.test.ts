@@ -102,7 +102,7 @@ describe('REST requests', () => {
     ['POST', '/api/variables/', 'write/variables/create'],
     ['POST', `/api/deployments/${ID}/create_flow_run`, 'write/deployments/create_flow_run'],
     ['DELETE', `/api/flows/${ID}`, 'write/flows/delete'],
-    ['GET', '/api/admin/settings', 'read/admin'],
+    ['GET', '/api/admin/unknown_thing', 'read/admin'],
     ['POST', '/api/admin/database/clear', 'write/admin/clear'],
     ['GET', `/api/block_documents/${ID}?include_secrets=true`, 'secret/block_documents'],
   ])('a viewer key is refused %s %s with 403 naming %s', async (method, path, permission) => {

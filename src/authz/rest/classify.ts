@@ -19,8 +19,12 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
 /** POST actions that only read (the route table's R-POST class). */
 const READ_ACTIONS = new Set(['filter', 'count', 'paginate', 'history', 'lateness', 'count-by', 'concurrency_status', 'validate', 'next']);
 const PUBLIC = new Set(['GET /health', 'GET /ready', 'HEAD /health', 'HEAD /ready']);
-/** Every client needs these: the version check, CSRF tokens, and (flow runs, 3.7+) the default result storage. */
-const ANY_KEY = new Set(['GET /admin/version', 'GET /csrf-token', 'HEAD /admin/version', 'GET /admin/storage']);
+/**
+ * Every client needs these: the version check, CSRF tokens, the default result storage (flow runs,
+ * 3.7+) and the server settings, without which the V1 web UI does not render (secret values in them
+ * are obfuscated by the server).
+ */
+const ANY_KEY = new Set(['GET /admin/version', 'GET /csrf-token', 'HEAD /admin/version', 'GET /admin/storage', 'GET /admin/settings']);
 /** Websocket endpoints and the permission each needs. */
 const WEBSOCKETS: ReadonlyArray<[string, Permission]> = [
   ['/events/in', ['write', 'events']],

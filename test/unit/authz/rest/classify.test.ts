@@ -41,7 +41,8 @@ describe('classifyRest: the rules', () => {
     ['POST', '/brand_new_thing/123/launch', 'write/brand_new_thing/launch'],
     ['POST', '/admin/database/clear', 'write/admin/clear'],
     ['POST', '/admin/database/drop', 'write/admin/drop'],
-    ['GET', '/admin/settings', 'read/admin'],
+    ['GET', '/admin/settings', 'any-key'],
+    ['GET', '/admin/unknown_thing', 'read/admin'],
     // The old 3.2–3.6 server auth bypass shape: a name ending in "health" is just a name.
     ['GET', '/variables/name/x-health', 'read/variables'],
     ['DELETE', '/variables/name/x-ready', 'write/variables/delete'],
