@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -61,7 +62,7 @@ beforeEach(() => {
   upstream.received.length = 0;
 });
 
-function restResponder(req: { url: string }, res: import('node:http').ServerResponse): void {
+function restResponder(req: { url: string }, res: ServerResponse): void {
   res.setHeader('content-type', 'application/json');
   if (req.url === '/ui-settings') {
     res.end(JSON.stringify({ api_url: 'http://127.0.0.1:4200/api', csrf_enabled: false, auth: null, flags: [] }));
