@@ -27,6 +27,12 @@ export interface KeyResolver {
 export const KEY_ID_LENGTH = 12;
 
 function createPrincipal(userId: string, stored: string, hash: string, options: KeyResolverOptions): Principal {
+  if (/^\s*[{[]/.test(stored)) {
+    // The REST-era original stored a JSON policy (method → path patterns). Guessing its meaning could
+    // open more than intended, so such a key is valid but allowed nothing, and the log says why.
+    options.warn('scopes are a JSON policy of the original proxy, which is not supported: this key is denied everything; rewrite its scopes (e.g. read/*, role:runner)', { user: userId });
+    return { userId, scopeList: [], effectiveScopes: [], scopes: compileScopes([]), keyId: hash.slice(0, KEY_ID_LENGTH) };
+  }
   const scopeList = splitScopes(stored);
   const { scopes: effectiveScopes, unknownRoles } = expandRoles(scopeList, options.roles);
   if (unknownRoles.length > 0) options.warn('ignoring unknown roles', { user: userId, roles: unknownRoles });

@@ -35,6 +35,23 @@ describe('database audit sink', () => {
     await db.drop();
   });
 
+  it('deletes rows older than the retention', async () => {
+    const db = await createTestDatabase('mysql', 'audit_retention');
+    await migrateLatest(db.knex, 'mysql');
+    const { logger } = captureLogger();
+    const writer = createDbAuditSink({ db: db.knex, type: 'mysql', queueMax: 10, flushIntervalMs: 60_000, retentionDays: 0, logger });
+    writer.record({ ...event(0), time: new Date(Date.now() - 10 * 86_400_000), requestId: 'old' });
+    writer.record({ ...event(1), time: new Date(Date.now() - 3_600_000), requestId: 'recent' });
+    await writer.flush(2000);
+    writer.stop();
+    // A sink with a retention purges once when it starts.
+    const purger = createDbAuditSink({ db: db.knex, type: 'mysql', queueMax: 10, flushIntervalMs: 60_000, retentionDays: 7, logger });
+    await new Promise((r) => setTimeout(r, 300));
+    purger.stop();
+    expect((await db.knex('prefect_audit_log').select('request_id')).map((r: { request_id: string }) => r.request_id)).toEqual(['recent']);
+    await db.drop();
+  });
+
   it('keeps events while PostgreSQL is away and writes them when it is back', async () => {
     const relay = await startTcpRelay(5432);
     const test = await createTestDatabase('postgres', 'audit_outage', relay.port);

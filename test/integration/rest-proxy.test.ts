@@ -48,6 +48,7 @@ beforeAll(async () => {
   await insertKey(db, { userId: 'viewer', scopes: 'role:viewer', key: VIEWER, hashed: true });
   await insertKey(db, { userId: 'dev', scopes: 'role:developer', key: DEV, hashed: true });
   await insertKey(db, { userId: 'events', scopes: 'write/events', key: EVENTS, hashed: true });
+  await insertKey(db, { userId: 'legacy', scopes: '{"GET": ["/api/flows/*"], "POST": ["/api/flows/filter"]}', key: 'legacy-json-key1', hashed: true });
   proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '1mb' });
 });
 
@@ -151,6 +152,14 @@ describe('REST requests', () => {
     expect(sent.headers['prefect-csrf-client']).toBe('c');
     const ephemeral = await request(proxy.url).get('/api/flows/' + ID).set({ ...as(DEV), host: 'ephemeral-prefect' });
     expect(ephemeral.status).toBe(400);
+  });
+
+  it('denies a key whose scopes are the REST-era JSON policy, with a clear log line and no 500', async () => {
+    const res = await request(proxy.url).post('/api/flows/filter').set({ ...as('legacy-json-key1'), 'content-type': 'application/json' }).send('{}');
+    expect(res.status).toBe(403);
+    expect(res.body.detail).toContain('lacks permission: read/flows');
+    expect(upstream.received).toHaveLength(0);
+    expect(proxy.logs.some((l) => String(l.message).includes('JSON policy of the original proxy') && l.user === 'legacy')).toBe(true);
   });
 
   it('lets any valid key check the version and health without a key', async () => {

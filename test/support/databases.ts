@@ -26,7 +26,8 @@ export interface TestDatabase {
  * (by Knex for SQLite, as the proxy does). `port` overrides where the proxy connects (a relay).
  */
 export async function createTestDatabase(kind: DbKind, name: string, port?: number): Promise<TestDatabase> {
-  const database = `pap_t_${name}`.toLowerCase();
+  // Unique per process, so two test runs on one machine never drop each other's databases.
+  const database = `pap_t_${name}_${process.pid}`.toLowerCase();
   if (kind === 'postgres') {
     const admin = knex({ client: 'pg', connection: { host: PG_HOST, user: 'postgres', database: 'postgres' } });
     await admin.raw(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -39,6 +40,9 @@ export async function createTestDatabase(kind: DbKind, name: string, port?: numb
       env: { DATABASE_URL: `postgres://postgres@${PG_HOST}:${port ?? 5432}/${database}` },
       drop: async () => {
         await db.destroy();
+        const cleanup = knex({ client: 'pg', connection: { host: PG_HOST, user: 'postgres', database: 'postgres' } });
+        await cleanup.raw(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await cleanup.destroy();
       },
     };
   }
@@ -54,6 +58,9 @@ export async function createTestDatabase(kind: DbKind, name: string, port?: numb
       env: { DATABASE_URL: `mysql://root@${MYSQL_HOST}:${port ?? 3306}/${database}` },
       drop: async () => {
         await db.destroy();
+        const cleanup = knex({ client: 'mysql2', connection: { host: MYSQL_HOST, user: 'root', password: '' } });
+        await cleanup.raw(`DROP DATABASE IF EXISTS ${database}`);
+        await cleanup.destroy();
       },
     };
   }

@@ -1,5 +1,7 @@
 import request from 'supertest';
+import { createDbAuditSink } from '../../../src/audit';
 import { hashedKeyValue } from '../../../src/keys';
+import { createLogger } from '../../../src/log';
 import type { CliResult } from '../../support/cli';
 import { runCli } from '../../support/cli';
 import type { DbKind, TestDatabase } from '../../support/databases';
@@ -119,6 +121,38 @@ describe.each(DB_KINDS)('key management CLI on %s', (kind: DbKind) => {
     expect((await db.knex('prefect_api_keys').where({ user_id: 'legacy2' }).first()).api_key).toBe(hashedKeyValue('legacy-plain-2'));
     expect(json(await cli('keys', 'hash-existing', '--json'))).toEqual({ dryRun: false, users: [] });
     expect((await call('legacy-plain-2', '{ flow { id } }')).status).toBe(200);
+  });
+});
+
+describe.each(DB_KINDS)('audit CLI on %s', (kind: DbKind) => {
+  it('filters the trail by user, outcome and time, as a table, JSON and CSV', async () => {
+    const db = await createTestDatabase(kind, `cli_audit_${kind}`);
+    expect((await runCli(['db', 'migrate'], db.env)).code).toBe(0);
+    const sink = createDbAuditSink({ db: db.knex, type: kind, queueMax: 100, flushIntervalMs: 60_000, retentionDays: 0, logger: createLogger({ level: 'error', format: 'json', env: 'test' }) });
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    const base = { dialect: 'graphql' as const, operationType: 'mutation', operationName: null, fields: ['create_flow_run'], permissions: ['mutation/create_flow_run'], keyId: 'abc', client: '10.0.0.1', latencyMs: 2 };
+    sink.record({ ...base, outcome: 'ALLOWED', user: 'alice', requestId: 'r1', status: 200, time: at(120) });
+    sink.record({ ...base, outcome: 'BLOCKED', user: 'alice', requestId: 'r2', status: 403, time: at(30) });
+    sink.record({ ...base, outcome: 'ALLOWED', user: 'bob', requestId: 'r3', status: 200, time: at(10) });
+    await sink.flush(5000);
+    sink.stop();
+    const cli = (...args: string[]) => runCli(args, db.env);
+
+    const json = await cli('audit', '--user', 'alice', '--since', '1h', '--json');
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as Array<{ requestId: string }>).map((r) => r.requestId)).toEqual(['r2']);
+    const all = JSON.parse((await cli('audit', '--format', 'json')).stdout) as Array<{ requestId: string }>;
+    expect(all.map((r) => r.requestId)).toEqual(['r3', 'r2', 'r1']);
+    const csv = await cli('audit', '--outcome', 'allowed', '--format', 'csv');
+    expect(csv.stdout.split('\r\n').filter(Boolean)).toHaveLength(3);
+    expect(csv.stdout).toMatch(/^time,requestId,user,outcome/);
+    const table = await cli('audit', '--limit', '1');
+    expect(table.stdout).toMatch(/^TIME\s+OUTCOME\s+USER/);
+    expect(table.stdout.trim().split('\n')).toHaveLength(2);
+    const bad = await cli('audit', '--since', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('since must be like');
+    await db.drop();
   });
 });
 
