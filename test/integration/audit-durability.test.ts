@@ -44,6 +44,7 @@ describe.each(DB_KINDS)('durable audit trail on %s', (kind: DbKind) => {
   });
 
   afterAll(async () => {
+    upstream.closeAllConnections();
     upstream.close();
     await db.drop();
   });

@@ -1,0 +1,26 @@
+// A PostgreSQL key store with 100,000 hashed keys, made with the shipped schema and the CLI's migrations.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const PSQL = ['-h', '127.0.0.1', '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q'];
+
+export function seedKeyStore(root, database, count) {
+  execFileSync('psql', [...PSQL, '-d', 'postgres', '-c', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`, '-c', `CREATE DATABASE ${database}`]);
+  execFileSync('psql', [...PSQL, '-d', database], { input: readFileSync(join(root, 'data/postgres/db_init.sql')) });
+  const url = `postgres://postgres@127.0.0.1:5432/${database}`;
+  execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), 'db', 'migrate'], { env: { ...process.env, DATABASE_URL: url }, stdio: 'ignore' });
+  execFileSync('psql', [...PSQL, '-d', database, '-c', `
+    INSERT INTO prefect_api_keys
+    SELECT 'user-' || i, 'query/* mutation/* read/* write/*',
+           'sha256:' || encode(sha256(convert_to('benchkey-' || i, 'UTF8')), 'hex'),
+           now(), now() + interval '1 day', now(), now(), 'bench', 'bench'
+    FROM generate_series(1, ${count}) AS i;
+    INSERT INTO prefect_api_keys VALUES ('viewer', 'role:viewer',
+           'sha256:' || encode(sha256(convert_to('benchkey-viewer', 'UTF8')), 'hex'),
+           now(), now() + interval '1 day', now(), now(), 'bench', 'bench');
+    ANALYZE prefect_api_keys;`]);
+  const plan = execFileSync('psql', [...PSQL, '-d', database, '-At', '-c',
+    "EXPLAIN SELECT user_id FROM prefect_api_keys WHERE api_key IN ('a', 'sha256:b')"]).toString();
+  return { url, plan: plan.trim().split('\n')[0] };
+}

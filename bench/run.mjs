@@ -1,0 +1,111 @@
+// `npm run bench`: starts nginx (the upstream), PostgreSQL key store with 100,000 keys, a bare
+// pass-through proxy (the floor) and prefect-auth-proxy, all on loopback, and measures each scenario
+// against the floor in the same run. Writes bench/results.md and bench/results.png.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { seedKeyStore } from './lib/keystore.mjs';
+import { microBenchmark } from './lib/micro.mjs';
+import { plot } from './lib/plot.mjs';
+import { ensureCommand, freePort, startNginx, startNode } from './lib/processes.mjs';
+import { sendEvents, startEventSink } from './lib/websocket-bench.mjs';
+import { runWrk } from './lib/wrk.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const KEYS = 100_000;
+const SERVER_AUTH = 'bench-server-secret';
+const auth = { authorization: 'Bearer benchkey-1', 'content-type': 'application/json' };
+
+ensureCommand('wrk', 'wrk');
+ensureCommand('nginx', 'nginx-light');
+ensureCommand('chromium', 'chromium');
+
+const small = JSON.stringify({ query: 'query Flows { flow(where: {archived: {_eq: false}}) { id name version project { name } } }', operationName: 'Flows', variables: {} });
+const batch = JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ operationName: `Op${i}`, variables: {}, query: `query Op${i} { flow_run(where: {state: {_eq: "S${i}"}}, limit: 10) { id name state start_time flow { name } } }` })));
+const mutation = JSON.stringify({ query: 'mutation { create_flow_run(input: {flow_id: "0f0e4a1c-3b5d-4e6f-8a9b-0c1d2e3f4a5b"}) { id } }', variables: 'null' });
+const big = JSON.stringify({ query: `query Big { ${Array.from({ length: 8800 }, (_, i) => `a${i}: flow { id name }`).join(' ')} }` });
+const coldScript = `
+counter = 0
+request = function()
+  counter = counter + 1
+  local n = (counter % ${KEYS}) + 1
+  return wrk.format("POST", "/", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer benchkey-" .. n }, ${JSON.stringify(small)})
+end`;
+
+console.log('seeding the key store');
+const store = seedKeyStore(root, 'pap_bench', KEYS);
+const nginx = await startNginx();
+const eventSink = await startEventSink(SERVER_AUTH);
+const ports = { floor: await freePort(), graphql: await freePort(), rest: await freePort() };
+const common = { HOST: '127.0.0.1', DATABASE_URL: store.url, LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'production', AUDIT_DB: 'true' };
+const floor = await startNode(join(root, 'bench/lib/floor-proxy.mjs'), [], { TARGET: nginx.url, PORT: String(ports.floor) }, `http://127.0.0.1:${ports.floor}/`);
+const graphql = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.graphql), API_SERVICE_URL: nginx.url }, `http://127.0.0.1:${ports.graphql}/healthcheck`);
+const rest = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.rest), API_KIND: 'rest', API_SERVICE_URL: nginx.url, UPSTREAM_AUTH_STRING: SERVER_AUTH }, `http://127.0.0.1:${ports.rest}/healthcheck`);
+const at = (port) => `http://127.0.0.1:${port}`;
+
+const scenarios = [
+  { name: 'GraphQL small query', url: at(ports.graphql), request: { method: 'POST', path: '/', headers: auth, body: small } },
+  { name: 'GraphQL batch of 10', url: at(ports.graphql), request: { method: 'POST', path: '/', headers: auth, body: batch } },
+  { name: 'GraphQL mutation (audit on)', url: at(ports.graphql), request: { method: 'POST', path: '/', headers: auth, body: mutation } },
+  { name: 'GraphQL 200 KB document', url: at(ports.graphql), request: { method: 'POST', path: '/', headers: auth, body: big }, connections: 8 },
+  { name: 'REST POST flow_runs/filter', url: at(ports.rest), request: { method: 'POST', path: '/api/flow_runs/filter', headers: auth, body: '{"limit":10}' } },
+  { name: 'REST GET flows/<id>', url: at(ports.rest), request: { method: 'GET', path: '/api/flows/0f0e4a1c-3b5d-4e6f-8a9b-0c1d2e3f4a5b', headers: { authorization: 'Bearer benchkey-1' } } },
+  { name: 'REST denied write (403)', url: at(ports.rest), request: { method: 'POST', path: '/api/flows/', headers: { authorization: 'Bearer benchkey-viewer', 'content-type': 'application/json' }, body: '{"name":"x"}' }, noFloor: true },
+];
+
+const rows = [];
+for (const s of scenarios) {
+  const options = { seconds: SECONDS, connections: s.connections ?? 32 };
+  const floorRun = s.noFloor ? null : await runWrk(at(ports.floor), s.request, options);
+  const run = await runWrk(s.url, s.request, options);
+  rows.push({ name: s.name, rps: run.rps, p50: run.p50, p99: run.p99, errors: run.errors, floorRps: floorRun?.rps ?? null, floorP50: floorRun?.p50 ?? null, floorP99: floorRun?.p99 ?? null, ratio: floorRun ? run.rps / floorRun.rps : null });
+  console.log(s.name, JSON.stringify(rows.at(-1)));
+}
+
+// Cold keys: every request a different key, until 100,000 distinct keys have been seen.
+const coldSeconds = Math.max(SECONDS, Number(process.env.BENCH_COLD_SECONDS ?? 30));
+const cold = await runWrk(at(ports.graphql), coldScript, { seconds: coldSeconds, connections: 32 });
+rows.push({ name: 'Cold keys (100k-row table)', rps: cold.rps, p50: cold.p50, p99: cold.p99, errors: cold.errors, floorRps: null, floorP50: null, floorP99: null, ratio: null });
+console.log('cold', JSON.stringify(cold));
+const coldDistinct = Math.min(KEYS, cold.requests);
+const rssAfterCold = graphql.rssMb();
+
+const eventsPerSecond = await sendEvents(`ws://127.0.0.1:${ports.rest}/api/events/in`, 'benchkey-1', 50_000, eventSink);
+const eventsDirect = await sendEvents(`${eventSink.url.replace('http', 'ws')}/api/events/in`, SERVER_AUTH, 50_000, eventSink);
+const micro = microBenchmark(root);
+
+await Promise.all([floor.stop(), graphql.stop(), rest.stop()]);
+nginx.stop();
+eventSink.stop();
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const machine = `${cpus().length} cores (${cpu}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+const f = (v, d = 0) => (v === null || v === undefined ? '–' : v.toFixed(d));
+const table = [
+  '| Scenario | req/s | p50 ms | p99 ms | floor req/s | floor p50 | floor p99 | throughput vs floor | p99 vs floor |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.name} | ${f(r.rps)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.floorRps)} | ${f(r.floorP50, 2)} | ${f(r.floorP99, 2)} | ${r.ratio === null ? '–' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.floorP99 ? `${(r.p99 / r.floorP99).toFixed(2)} ×` : '–'} |`),
+].join('\n');
+const markdown = `# Benchmark results
+
+${machine}. Generated by \`npm run bench\` (${SECONDS} s per scenario, 32 connections, one wrk thread, one proxy process,
+nginx with one worker as the upstream, PostgreSQL key store with ${KEYS.toLocaleString('en')} keys). The floor is a bare
+Node.js pass-through proxy with a keep-alive agent, measured in the same run with the same request.
+
+${table}
+
+- Cold keys: ${coldDistinct.toLocaleString('en')} distinct keys looked up in ${coldSeconds} s (each request a different key, cache misses);
+  key lookup plan: \`${store.plan}\`.
+- Resident memory of the GraphQL proxy after the cold-key run: ${rssAfterCold} MB.
+- Websocket \`/api/events/in\`: ${eventsPerSecond.toLocaleString('en')} events/s through the proxy; ${eventsDirect.toLocaleString('en')} events/s straight to the stand-in server.
+- Authorization decision alone: ${micro.cachedUs.toFixed(2)} µs for a cached document; ${micro.parse10kbUs.toFixed(1)} µs to parse and check a ${(micro.bigBytes / 1024).toFixed(1)} KB document.
+
+![benchmark](results.png)
+`;
+writeFileSync(join(root, 'bench/results.md'), markdown);
+await plot(root, rows, join(root, 'bench/results.png'), machine);
+console.log(markdown);
+execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-q', '-d', 'postgres', '-c', 'DROP DATABASE IF EXISTS pap_bench WITH (FORCE)']);
