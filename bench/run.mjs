@@ -39,11 +39,12 @@ console.log('seeding the key store');
 const store = seedKeyStore(root, 'pap_bench', KEYS);
 const nginx = await startNginx();
 const eventSink = await startEventSink(SERVER_AUTH);
-const ports = { floor: await freePort(), graphql: await freePort(), rest: await freePort() };
+const ports = { floor: await freePort(), graphql: await freePort(), rest: await freePort(), events: await freePort() };
 const common = { HOST: '127.0.0.1', DATABASE_URL: store.url, LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'production', AUDIT_DB: 'true' };
 const floor = await startNode(join(root, 'bench/lib/floor-proxy.mjs'), [], { TARGET: nginx.url, PORT: String(ports.floor) }, `http://127.0.0.1:${ports.floor}/`);
 const graphql = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.graphql), API_SERVICE_URL: nginx.url }, `http://127.0.0.1:${ports.graphql}/healthcheck`);
 const rest = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.rest), API_KIND: 'rest', API_SERVICE_URL: nginx.url, UPSTREAM_AUTH_STRING: SERVER_AUTH }, `http://127.0.0.1:${ports.rest}/healthcheck`);
+const events = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.events), API_KIND: 'rest', API_SERVICE_URL: eventSink.url, UPSTREAM_AUTH_STRING: SERVER_AUTH }, `http://127.0.0.1:${ports.events}/healthcheck`);
 const at = (port) => `http://127.0.0.1:${port}`;
 
 const scenarios = [
@@ -73,11 +74,11 @@ console.log('cold', JSON.stringify(cold));
 const coldDistinct = Math.min(KEYS, cold.requests);
 const rssAfterCold = graphql.rssMb();
 
-const eventsPerSecond = await sendEvents(`ws://127.0.0.1:${ports.rest}/api/events/in`, 'benchkey-1', 50_000, eventSink);
+const eventsPerSecond = await sendEvents(`ws://127.0.0.1:${ports.events}/api/events/in`, 'benchkey-1', 50_000, eventSink);
 const eventsDirect = await sendEvents(`${eventSink.url.replace('http', 'ws')}/api/events/in`, SERVER_AUTH, 50_000, eventSink);
 const micro = microBenchmark(root);
 
-await Promise.all([floor.stop(), graphql.stop(), rest.stop()]);
+await Promise.all([floor.stop(), graphql.stop(), rest.stop(), events.stop()]);
 nginx.stop();
 eventSink.stop();
 

@@ -43,12 +43,16 @@ export function createApp(deps: AppDeps): ProxyApp {
   app.use(requestContext());
   app.use(requestLog(logger, OWN_PATHS));
   app.use(auditOnFinish(deps.audit));
-  app.use(cors({
+  const corsHandler = cors({
     origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
     exposedHeaders: ['X-Request-Id'],
     maxAge: 600,
-  }));
-  app.use(createAdminRouter(deps));
+  });
+  // Only browsers send Origin; the CLI, workers and agents skip the CORS work.
+  app.use((req: Request, res: Response, next: NextFunction) => (req.headers.origin ? corsHandler(req, res, next) : next()));
+  // The proxy's own routes, tried only for their paths: every proxied request would otherwise walk them.
+  const admin = createAdminRouter(deps);
+  app.use((req: Request, res: Response, next: NextFunction) => (OWN_PATHS.test(req.path) ? admin(req, res, next) : next()));
 
   const dialect = config.apiKind === 'rest' ? 'rest' : 'graphql';
   const proxy = dialect === 'rest'

@@ -3,13 +3,15 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 function bars(title, rows, value, format, max, colour) {
   const height = 26;
   const width = 360;
   const items = rows.map((r, i) => {
     const v = value(r);
     const w = v === null ? 0 : Math.max(1, Math.round((Math.min(v, max) / max) * width));
-    return `<text x="0" y="${i * height + 17}" font-size="13">${r.name}</text>
+    return `<text x="0" y="${i * height + 17}" font-size="13">${escape(r.name)}</text>
       <rect x="250" y="${i * height + 4}" width="${w}" height="18" fill="${colour}"/>
       <text x="${256 + w}" y="${i * height + 17}" font-size="12">${v === null ? 'n/a' : format(v)}</text>`;
   }).join('');

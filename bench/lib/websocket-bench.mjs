@@ -33,7 +33,10 @@ export async function sendEvents(wsUrl, token, count, sink) {
   const socket = new WebSocket(wsUrl, ['prefect']);
   await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
   socket.send(JSON.stringify({ type: 'auth', token }));
-  await new Promise((resolve) => socket.once('message', resolve));
+  await new Promise((resolve, reject) => {
+    socket.once('message', resolve);
+    socket.once('close', (code, reason) => reject(new Error(`websocket closed before auth: ${code} ${reason}`)));
+  });
   const event = JSON.stringify({ id: '00000000-0000-0000-0000-000000000000', event: 'prefect.bench', resource: { 'prefect.resource.id': 'bench' }, occurred: new Date().toISOString() });
   const started = performance.now();
   for (let i = 0; i < count; i++) {

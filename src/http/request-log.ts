@@ -5,8 +5,9 @@ import { scopeOf } from './request-scope';
 /** One line per request at info level. Paths of proxy routes are not logged: `/cache/:key` carries a key. */
 export function requestLog(logger: Logger, ownPaths: RegExp): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // The level can change at run time (POST /logs/:level), so it is checked per request.
+    if (logger.level !== 'info' && logger.level !== 'debug') return next();
     res.on('finish', () => {
-      if (logger.level !== 'info' && logger.level !== 'debug') return;
       const scope = scopeOf(req);
       logger.info('request', {
         requestId: scope.id,
