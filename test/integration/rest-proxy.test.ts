@@ -168,15 +168,30 @@ describe('REST requests', () => {
     expect((await request(proxy.url).get('/api/admin/version')).status).toBe(401);
   });
 
-  it('serves the UI files without a key, read-only', async () => {
-    expect((await request(proxy.url).get('/dashboard')).status).toBe(200);
-    expect(upstream.received[0]!.headers.authorization).toBe(SERVER_BASIC);
+  it('serves the UI files without a key, read-only, and without the server credential', async () => {
+    // Should the server mount its API elsewhere than /api, these GETs must not be authenticated calls.
+    expect((await request(proxy.url).get('/dashboard').set(as(DEV))).status).toBe(200);
+    expect(upstream.received[0]!.headers.authorization).toBeUndefined();
+    expect((await request(proxy.url).get('/ui-settings')).status).toBe(200);
+    expect(upstream.received[1]!.headers.authorization).toBeUndefined();
     expect((await request(proxy.url).post('/dashboard').send('x')).status).toBe(405);
   });
 
   it('rewrites /ui-settings so the stock UI asks for a key and calls the proxy', async () => {
     const res = await request(proxy.url).get('/ui-settings').set('host', 'prefect.example.com');
     expect(res.body).toEqual({ api_url: 'http://prefect.example.com/api', csrf_enabled: false, auth: 'BASIC', flags: [] });
+  });
+
+  it.each([
+    '/api/variables/name/ui-settings',
+    '/api/flows/name/ui-settings',
+    '/api/ui-settings',
+    '/API/variables/name/ui-settings',
+    '/api/../api/variables/name/ui-settings',
+  ])('treats %s as the API, not as the UI settings: a key is needed', async (path) => {
+    const res = await request(proxy.url).get(path);
+    expect([400, 401]).toContain(res.status);
+    expect(upstream.received).toHaveLength(0);
   });
 
   it('refuses bodies over the limit with 413', async () => {

@@ -45,14 +45,24 @@ export function createRestProxy(deps: RestProxyDeps): RestProxy {
       : {}),
   };
   const streaming: Upstream = createUpstream(common);
-  const uiSettings: Upstream = createUpstream({ ...common, onBufferedResponse: rewriteUiSettings(config.publicUrl, API_PREFIX) });
+  // The UI's files and settings need no credential: outside /api the server's string is never sent,
+  // so a server whose API lives elsewhere fails closed instead of answering as the proxy.
+  const { upstreamAuthorization: _serverCredential, ...anonymous } = common as typeof common & { upstreamAuthorization?: string };
+  const staticFiles: Upstream = createUpstream(anonymous);
+  const uiSettings: Upstream = createUpstream({ ...anonymous, onBufferedResponse: rewriteUiSettings(config.publicUrl, API_PREFIX) });
   const rawBody = express.raw({ type: () => true, limit: config.bodyLimitBytes, inflate: false });
 
   const router = express.Router();
   router.use(refuseInternalHost);
-  router.get(/(^|\/)ui-settings$/, (req, res, next) => uiSettings.handler(req, res, next));
   const steps = restAuthorize({ resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess, apiPrefix: API_PREFIX });
   router.use(...steps.identify);
+  // Only the UI's own settings file, decided on the normalized path outside the API: a name such
+  // as /api/variables/name/ui-settings is an API call and needs a key like any other.
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const local = res.locals as RestLocals;
+    const uiPath = local.segments === undefined && req.method === 'GET' && /(^|\/)ui-settings$/.test(req.path);
+    return uiPath ? uiSettings.handler(req, res, next) : next();
+  });
   router.use((req: Request, res: Response, next: NextFunction) => {
     const length = Number(req.get('content-length') ?? 0);
     if (length > config.bodyLimitBytes) return sendError(res, new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large'), 'rest');
@@ -66,7 +76,8 @@ export function createRestProxy(deps: RestProxyDeps): RestProxy {
   router.use(steps.decide);
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.body instanceof Buffer) scopeOf(req).forwardBody = req.body;
-    return streaming.handler(req, res, next);
+    const underApi = (res.locals as RestLocals).segments !== undefined;
+    return (underApi ? streaming : staticFiles).handler(req, res, next);
   });
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const mapped = fromBodyParserError(err);
@@ -77,6 +88,7 @@ export function createRestProxy(deps: RestProxyDeps): RestProxy {
     router,
     close() {
       streaming.close();
+      staticFiles.close();
       uiSettings.close();
     },
   };
