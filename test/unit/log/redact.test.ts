@@ -7,6 +7,7 @@ describe('redact', () => {
     ['basic dXNlcjprZXk=', 'basic [REDACTED]'],
     ['postgres://app:s3cret@db:5432/keys', 'postgres://app:[REDACTED]@db:5432/keys'],
     ['stored sha256:9f86d081884c7d659a2feaa0c55ad015a3bf', 'stored sha256:[REDACTED]'],
+    ['key pap_Nn8BqBx4E4xNqj_XgAJpKj90s9rbvJADx1MBfWeU failed', 'key pap_[REDACTED] failed'],
     ['nothing secret here', 'nothing secret here'],
   ])('text %j', (input, expected) => {
     expect(redactText(input)).toBe(expected);
