@@ -8,7 +8,7 @@ import { auditOnFinish } from './audit';
 import { createDocumentCache } from './authz/graphql';
 import type { Config } from './config';
 import { ProxyError, requestContext, requestLog, scopeOf, sendError } from './http';
-import type { KeyResolver } from './keys';
+import type { KeyResolver, KeyStore } from './keys';
 import type { Logger } from './log';
 import { createGraphQLProxy, createRestProxy } from './proxy';
 
@@ -19,6 +19,7 @@ export interface AppDeps {
   readonly audit: AuditSink;
   /** The key store database: key management and audit queries on the admin routes. */
   readonly db: Knex;
+  readonly store: KeyStore;
 }
 
 export interface ProxyApp {
@@ -27,7 +28,7 @@ export interface ProxyApp {
   close(): void;
 }
 
-const OWN_PATHS = /^\/(healthcheck|logs|cache|admin)(\/|$)/i;
+const OWN_PATHS = /^\/(healthcheck|readyz|logs|cache|admin)(\/|$)/i;
 
 /**
  * The request chain, in the order a request meets it:

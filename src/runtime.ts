@@ -37,7 +37,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const resolver = createKeyResolver(store, { ...config.keyCache, roles: config.roles, warn: (m, meta) => log.warn(m, meta) });
   const durable = await createDurableAudit(config, db, log);
   const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
-  const proxy = createApp({ config, logger: log, resolver, audit, db });
+  const proxy = createApp({ config, logger: log, resolver, audit, db, store });
 
   const server = proxy.app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

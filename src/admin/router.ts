@@ -5,10 +5,11 @@ import type { Config, LogLevel } from '../config';
 import { LOG_LEVELS } from '../config';
 import { ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
-import type { KeyResolver } from '../keys';
+import type { KeyResolver, KeyStore } from '../keys';
 import type { Logger } from '../log';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
+import { checkReadiness } from './readiness';
 import { createRequireScope } from './require-permission';
 
 export interface AdminDeps {
@@ -17,10 +18,11 @@ export interface AdminDeps {
   readonly resolver: KeyResolver;
   /** The key store database, for key management and audit queries. */
   readonly db: Knex;
+  readonly store: KeyStore;
 }
 
 /** Paths the proxy answers itself in every mode; they never reach the upstream. */
-export const ADMIN_PATHS = ['/healthcheck', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
+export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
 
 /** The proxy's own routes. All but the health check need a key with an `admin/...` scope. */
 export function createAdminRouter(deps: AdminDeps): Router {
@@ -30,6 +32,14 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   router.get('/healthcheck', (_req, res) => {
     res.type('text/plain').send('All OK');
+  });
+
+  // Readiness for load balancers and Kubernetes: public, like /healthcheck, and reveals no secret.
+  router.get('/readyz', async (_req: Request, res: Response) => {
+    const readiness = await checkReadiness(config, deps.store);
+    res.status(readiness.ready ? 200 : 503).json(readiness.ready
+      ? { status: 'ready', ...readiness.checks }
+      : { detail: `not ready: key store ${readiness.checks.keyStore}; upstream ${readiness.checks.upstream}`, ...readiness.checks });
   });
 
   router.post('/logs/:level', ...requireScope(['admin', 'logs']), (req: Request, res: Response) => {

@@ -37,7 +37,12 @@ describe('key store outage (PostgreSQL behind a relay the test can cut)', () => 
 
   it('keeps cached keys working, answers 503 for the rest, lets nothing through, and recovers', async () => {
     expect((await query(proxy.url, 'cached-key-1')).status).toBe(200);
+    expect((await request(proxy.url).get('/readyz')).body).toEqual({ status: 'ready', keyStore: 'ok', upstream: 'ok' });
     relay.cut();
+    const notReady = await request(proxy.url).get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.keyStore).toMatch(/^unavailable/);
+    expect(notReady.body.detail).toMatch(/^not ready: key store unavailable/);
     upstream.received.length = 0;
 
     expect((await query(proxy.url, 'cached-key-1')).status).toBe(200);
@@ -48,6 +53,7 @@ describe('key store outage (PostgreSQL behind a relay the test can cut)', () => 
     expect(upstream.received).toHaveLength(1);
 
     relay.restore();
+    expect((await request(proxy.url).get('/readyz')).status).toBe(200);
     expect((await query(proxy.url, 'uncached-key-2')).status).toBe(200);
     expect((await query(proxy.url, 'never-a-key')).status).toBe(401);
     expect(proxy.rawLogs()).not.toMatch(/cached-key|never-a-key/);
@@ -68,6 +74,9 @@ describe('upstream failures', () => {
     const res = await query(proxy.url, 'any-key-1');
     expect(res.status).toBe(502);
     expect(res.body.errors[0].extensions.code).toBe('BAD_GATEWAY');
+    const ready = await request(proxy.url).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ keyStore: 'ok', upstream: 'unreachable: ECONNREFUSED' });
     await proxy.stop();
   });
 
