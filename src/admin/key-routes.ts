@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Permission } from '../authz';
 import { expandRoles, scopesCover, splitScopes } from '../authz';
 import type { Config } from '../config';
-import { fromBodyParserError, ProxyError, sendError } from '../http/errors';
+import { bodyErrorHandler, ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
 import type { KeyResolver, Principal } from '../keys';
 import { createKeyAdmin, KeyAdminError, parseExpiry } from '../keys';
@@ -107,10 +107,6 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
     res.json(info);
   }));
 
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const mapped = fromBodyParserError(err);
-    if (mapped) return sendError(res, mapped, 'rest');
-    next(err);
-  });
+  router.use(bodyErrorHandler('rest'));
   return router;
 }

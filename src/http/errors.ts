@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 
 export type ErrorCode =
   | 'BAD_REQUEST'
@@ -98,4 +98,13 @@ export function fromBodyParserError(err: unknown): ProxyError | undefined {
         ? new ProxyError('BAD_REQUEST', 'request body could not be read')
         : undefined;
   }
+}
+
+/** The last handler of a router that parses bodies: body-parser failures become client errors in the dialect. */
+export function bodyErrorHandler(dialect: Dialect): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    const mapped = fromBodyParserError(err);
+    if (mapped) return sendError(res, mapped, dialect);
+    next(err);
+  };
 }

@@ -13,6 +13,22 @@ const PG_HOST = process.env.TEST_PG_HOST ?? '127.0.0.1';
 const MYSQL_HOST = process.env.TEST_MYSQL_HOST ?? '127.0.0.1';
 const ROOT = join(__dirname, '..', '..');
 
+/** How to reach each test server as its administrator, and the URL the proxy gets for a database on it. */
+const SERVERS = {
+  postgres: {
+    client: 'pg',
+    connection: (database = 'postgres') => ({ host: PG_HOST, user: 'postgres', database }),
+    force: ' WITH (FORCE)',
+    url: (database: string, port?: number) => `postgres://postgres@${PG_HOST}:${port ?? 5432}/${database}`,
+  },
+  mysql: {
+    client: 'mysql2',
+    connection: (database?: string) => ({ host: MYSQL_HOST, user: 'root', password: '', ...(database ? { database } : {}) }),
+    force: '',
+    url: (database: string, port?: number) => `mysql://root@${MYSQL_HOST}:${port ?? 3306}/${database}`,
+  },
+} as const;
+
 export interface TestDatabase {
   readonly kind: DbKind;
   /** Environment for the proxy's configuration that points at this database. */
@@ -28,39 +44,26 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: DbKind, name: string, port?: number): Promise<TestDatabase> {
   // Unique per process, so two test runs on one machine never drop each other's databases.
   const database = `pap_t_${name}_${process.pid}`.toLowerCase();
-  if (kind === 'postgres') {
-    const admin = knex({ client: 'pg', connection: { host: PG_HOST, user: 'postgres', database: 'postgres' } });
-    await admin.raw(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.raw(`CREATE DATABASE ${database}`);
-    await admin.destroy();
-    const db = knex({ client: 'pg', connection: { host: PG_HOST, user: 'postgres', database }, pool: { min: 0, max: 2 } });
-    await db.raw(readFileSync(join(ROOT, 'data/postgres/db_init.sql'), 'utf8'));
-    return {
-      kind, knex: db,
-      env: { DATABASE_URL: `postgres://postgres@${PG_HOST}:${port ?? 5432}/${database}` },
-      drop: async () => {
-        await db.destroy();
-        const cleanup = knex({ client: 'pg', connection: { host: PG_HOST, user: 'postgres', database: 'postgres' } });
-        await cleanup.raw(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-        await cleanup.destroy();
-      },
+  if (kind !== 'sqlite') {
+    const server = SERVERS[kind];
+    const admin = () => knex({ client: server.client, connection: server.connection() });
+    const dropDatabase = async () => {
+      const cleanup = admin();
+      await cleanup.raw(`DROP DATABASE IF EXISTS ${database}${server.force}`);
+      await cleanup.destroy();
     };
-  }
-  if (kind === 'mysql') {
-    const admin = knex({ client: 'mysql2', connection: { host: MYSQL_HOST, user: 'root', password: '' } });
-    await admin.raw(`DROP DATABASE IF EXISTS ${database}`);
-    await admin.raw(`CREATE DATABASE ${database}`);
-    await admin.destroy();
-    const db = knex({ client: 'mysql2', connection: { host: MYSQL_HOST, user: 'root', password: '', database, multipleStatements: true }, pool: { min: 0, max: 2 } });
-    await db.raw(readFileSync(join(ROOT, 'data/mysql/db_init.sql'), 'utf8'));
+    await dropDatabase();
+    const creator = admin();
+    await creator.raw(`CREATE DATABASE ${database}`);
+    await creator.destroy();
+    const db = knex({ client: server.client, connection: { ...server.connection(database), multipleStatements: true }, pool: { min: 0, max: 2 } });
+    await db.raw(readFileSync(join(ROOT, `data/${kind}/db_init.sql`), 'utf8'));
     return {
       kind, knex: db,
-      env: { DATABASE_URL: `mysql://root@${MYSQL_HOST}:${port ?? 3306}/${database}` },
+      env: { DATABASE_URL: server.url(database, port) },
       drop: async () => {
         await db.destroy();
-        const cleanup = knex({ client: 'mysql2', connection: { host: MYSQL_HOST, user: 'root', password: '' } });
-        await cleanup.raw(`DROP DATABASE IF EXISTS ${database}`);
-        await cleanup.destroy();
+        await dropDatabase();
       },
     };
   }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
 import { authenticate } from '../../http/authenticate';
-import { fromBodyParserError, ProxyError, sendError } from '../../http/errors';
+import { bodyErrorHandler, ProxyError, sendError } from '../../http/errors';
 import { scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
@@ -51,11 +51,7 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): GraphQLProxy {
     const upstream = scopeOf(req).batchSplice ? splicing : streaming;
     return upstream.handler(req, res, next);
   });
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const mapped = fromBodyParserError(err);
-    if (mapped) return sendError(res, mapped, 'graphql');
-    next(err);
-  });
+  router.use(bodyErrorHandler('graphql'));
   return {
     router,
     close() {

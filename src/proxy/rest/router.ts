@@ -1,7 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Config } from '../../config';
-import { fromBodyParserError, ProxyError, sendError } from '../../http/errors';
+import { bodyErrorHandler, ProxyError, sendError } from '../../http/errors';
 import { scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
@@ -79,11 +79,7 @@ export function createRestProxy(deps: RestProxyDeps): RestProxy {
     const underApi = (res.locals as RestLocals).segments !== undefined;
     return (underApi ? streaming : staticFiles).handler(req, res, next);
   });
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const mapped = fromBodyParserError(err);
-    if (mapped) return sendError(res, mapped, 'rest');
-    next(err);
-  });
+  router.use(bodyErrorHandler('rest'));
   return {
     router,
     close() {
