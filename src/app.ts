@@ -8,7 +8,10 @@ import { auditOnFinish } from './audit';
 import { createDocumentCache } from './authz/graphql';
 import type { Config } from './config';
 import { ProxyError, requestContext, requestLog, scopeOf, sendError } from './http';
+import type { RateGuard } from './http/authenticate';
 import type { KeyResolver, KeyStore } from './keys';
+import type { MetricsDialect, ProxyMetrics } from './metrics';
+import { requestMetrics } from './metrics';
 import type { Logger } from './log';
 import { createGraphQLProxy, createRestProxy } from './proxy';
 
@@ -20,6 +23,9 @@ export interface AppDeps {
   /** The key store database: key management and audit queries on the admin routes. */
   readonly db: Knex;
   readonly store: KeyStore;
+  readonly rate?: RateGuard;
+  readonly metrics?: ProxyMetrics;
+  readonly draining?: () => boolean;
 }
 
 export interface ProxyApp {
@@ -28,7 +34,7 @@ export interface ProxyApp {
   close(): void;
 }
 
-const OWN_PATHS = /^\/(healthcheck|readyz|logs|cache|admin)(\/|$)/i;
+const OWN_PATHS = /^\/(healthcheck|readyz|metrics|logs|cache|admin)(\/|$)/i;
 
 /**
  * The request chain, in the order a request meets it:
@@ -44,6 +50,10 @@ export function createApp(deps: AppDeps): ProxyApp {
   app.use(requestContext());
   app.use(requestLog(logger, OWN_PATHS));
   app.use(auditOnFinish(deps.audit));
+  const dialect = config.apiKind === 'rest' ? 'rest' : 'graphql';
+  if (deps.metrics) {
+    app.use(requestMetrics(deps.metrics, (req): MetricsDialect => (OWN_PATHS.test(req.path) ? 'admin' : dialect)));
+  }
   const corsHandler = cors({
     origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
     exposedHeaders: ['X-Request-Id'],
@@ -53,9 +63,13 @@ export function createApp(deps: AppDeps): ProxyApp {
   app.use((req: Request, res: Response, next: NextFunction) => (req.headers.origin ? corsHandler(req, res, next) : next()));
   // The proxy's own routes, tried only for their paths: every proxied request would otherwise walk them.
   const admin = createAdminRouter(deps);
-  app.use((req: Request, res: Response, next: NextFunction) => (OWN_PATHS.test(req.path) ? admin(req, res, next) : next()));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const own = OWN_PATHS.exec(req.path);
+    if (!own) return next();
+    scopeOf(req).route = `/${(own[1] as string).toLowerCase()}`;
+    return admin(req, res, next);
+  });
 
-  const dialect = config.apiKind === 'rest' ? 'rest' : 'graphql';
   const proxy = dialect === 'rest'
     ? createRestProxy(deps)
     : createGraphQLProxy({ ...deps, documents: createDocumentCache(config.graphql.maxTokens) });

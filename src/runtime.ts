@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyApp } from './app';
@@ -10,7 +11,13 @@ import type { Knex } from 'knex';
 import { AUDIT_TABLE, createDatabase, createKeyResolver, createKnexKeyStore, migrateLatest } from './keys';
 import type { Logger } from './log';
 import { createLogger } from './log';
+import type { InvalidationBus } from './invalidation';
+import { applyInvalidation, createInvalidationBus, createRedisClient, withInvalidation } from './invalidation';
+import type { ProxyMetrics } from './metrics';
+import { createMetrics, startMetricsServer } from './metrics';
 import { API_PREFIX } from './proxy';
+import type { RateLimiter } from './ratelimit';
+import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
 import { attachWebsockets } from './proxy/rest/websocket';
 
 export interface Runtime {
@@ -21,7 +28,10 @@ export interface Runtime {
   readonly proxy: ProxyApp;
   readonly server: Server;
   readonly port: number;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the key store. */
+  readonly metrics: ProxyMetrics;
+  /** The separate metrics port, when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`, default SHUTDOWN_GRACE_PERIOD), then closes the key store. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -34,10 +44,21 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   // The embedded store is the proxy's own: keep its schema current. Shared databases are migrated by an operator (`db migrate`).
   if (config.db.type === 'sqlite') await migrateLatest(db, 'sqlite');
   const store = createKnexKeyStore(db, config.db.type, config.db.timeoutMs);
-  const resolver = createKeyResolver(store, { ...config.keyCache, roles: config.roles, warn: (m, meta) => log.warn(m, meta) });
+  const metrics = createMetrics({ perUser: config.metrics.perUser });
+  const localResolver = createKeyResolver(store, {
+    ...config.keyCache, roles: config.roles, defaultRateLimit: config.rateLimit, observer: metrics, warn: (m, meta) => log.warn(m, meta),
+  });
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, log) : undefined;
+  const bus = createInvalidationBus(config, db, redis, randomUUID(), log);
+  const resolver = bus ? withInvalidation(localResolver, bus, { logger: log, onLocal: (i) => metrics.invalidation('local', i.kind) }) : localResolver;
+  if (bus) listenForInvalidations(bus, localResolver, metrics);
+  const limiter = createLimiter(redis, log);
   const durable = await createDurableAudit(config, db, log);
   const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
-  const proxy = createApp({ config, logger: log, resolver, audit, db, store });
+  metrics.watch({ keyCacheSize: () => localResolver.size, audit: () => durable?.stats() });
+  let draining = false;
+  const rate = { limiter, onRateLimited: metrics.rateLimited };
+  const proxy = createApp({ config, logger: log, resolver, audit, db, store, rate, metrics, draining: () => draining });
 
   const server = proxy.app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -45,8 +66,9 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     server.once('error', reject);
   });
   const websockets = config.apiKind === 'rest'
-    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX })
+    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX, rate, metrics })
     : undefined;
+  const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metrics.port);
   // Longer than typical load-balancer idle timeouts, so the balancer closes first, never us mid-request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -57,22 +79,52 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     apiKind: config.apiKind,
     keyStore: config.db.type,
     publicAccess: config.allowPublicAccess,
+    cacheInvalidation: config.cacheInvalidation,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
   });
 
-  const stop = async (graceMs = 10_000): Promise<void> => {
+  const stop = async (graceMs = config.shutdownGraceMs): Promise<void> => {
+    draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    websockets?.close();
+    const socketsClosed = websockets?.close(graceMs);
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-    await closed;
+    await Promise.all([closed, socketsClosed]);
     clearTimeout(timer);
     proxy.close();
+    await bus?.close();
+    await metricsServer?.close();
+    redis?.disconnect();
     // Requests are done: what they audited is queued; write it before the pool closes.
     await durable?.flush(Math.max(1000, graceMs));
     durable?.stop();
     await store.close();
   };
-  return { config, logger: log, store, audit, proxy, server, port, stop };
+  return { config, logger: log, store, audit, proxy, server, port, metrics, metricsPort: metricsServer?.port, stop };
+}
+
+/** Other instances' evictions apply to the local cache only: re-publishing them would echo forever. */
+function listenForInvalidations(bus: InvalidationBus, local: Parameters<typeof applyInvalidation>[0], metrics: ProxyMetrics): void {
+  void bus.listen({
+    onInvalidation(invalidation) {
+      applyInvalidation(local, invalidation);
+      metrics.invalidation('remote', invalidation.kind);
+    },
+    onGap: () => local.reset(),
+    onConnectionChange: (connected) => metrics.setInvalidationConnected(connected),
+  });
+}
+
+/** Shared buckets through Redis when configured, else per instance. */
+function createLimiter(redis: ReturnType<typeof createRedisClient> | undefined, log: Logger): RateLimiter {
+  const memory = createMemoryLimiter();
+  if (!redis) return memory;
+  let lastReport = 0;
+  return createRedisLimiter(redis, memory, (err) => {
+    if (Date.now() - lastReport < 60_000) return;
+    lastReport = Date.now();
+    log.warn('rate limits decided per instance: Redis did not answer', { reason: (err as NodeJS.ErrnoException).code ?? err.message });
+  });
 }
 
 /** The audit table, when AUDIT_DB asks for it or (auto) when it exists. */

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import type { Knex } from 'knex';
 import type { Permission } from '../authz';
 import { expandRoles, scopesCover, splitScopes } from '../authz';
+import { formatRateLimit, limitCovers, rateLimitFor } from '../ratelimit';
 import type { Config } from '../config';
 import { bodyErrorHandler, ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
@@ -43,7 +44,12 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   /** A key may never hand out, or take over by rotation, more than it holds itself. */
   const mustCover = (req: Request, scopes: string): void => {
     const expanded = expandRoles(splitScopes(scopes), config.roles).scopes;
-    const verdict = scopesCover(principalOf(req).effectiveScopes, expanded);
+    const holder = principalOf(req);
+    const verdict = scopesCover(holder.effectiveScopes, expanded);
+    const limit = rateLimitFor(splitScopes(scopes), expanded, config.rateLimit);
+    if (verdict.ok && !limitCovers(holder.rateLimit, limit)) {
+      throw new ProxyError('FORBIDDEN', `your key is limited to ${formatRateLimit(holder.rateLimit)} requests/s and cannot grant a looser limit (${formatRateLimit(limit)})`);
+    }
     if (verdict.ok) return;
     throw new ProxyError('FORBIDDEN', verdict.reason === 'not-held'
       ? `your key cannot grant "${verdict.scope}": it does not hold it`

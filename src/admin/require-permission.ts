@@ -3,14 +3,15 @@ import { recordDecision } from '../audit';
 import type { Permission } from '../authz';
 import { formatPermission, isAllowed } from '../authz';
 import { authenticate } from '../http/authenticate';
+import type { RateGuard } from '../http/authenticate';
 import { ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
 import type { KeyResolver } from '../keys';
 import type { Logger } from '../log';
 
 /** A key is always required on admin routes, whatever ALLOW_PUBLIC_ACCESS says; every attempt is audited. */
-export function createRequireScope(resolver: KeyResolver, logger: Logger): (permission: Permission) => RequestHandler[] {
-  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false });
+export function createRequireScope(resolver: KeyResolver, logger: Logger, rate?: RateGuard): (permission: Permission) => RequestHandler[] {
+  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false, ...(rate ? { rate } : {}) });
   return (permission) => [keyRequired, requirePermission(permission)];
 }
 

@@ -6,7 +6,9 @@ import { LOG_LEVELS } from '../config';
 import { ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
 import type { KeyResolver, KeyStore } from '../keys';
+import type { RateGuard } from '../http/authenticate';
 import type { Logger } from '../log';
+import type { ProxyMetrics } from '../metrics';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
 import { checkReadiness } from './readiness';
@@ -19,16 +21,20 @@ export interface AdminDeps {
   /** The key store database, for key management and audit queries. */
   readonly db: Knex;
   readonly store: KeyStore;
+  readonly rate?: RateGuard;
+  readonly metrics?: ProxyMetrics;
+  /** True once SIGTERM arrived: /readyz turns 503 so load balancers stop sending traffic. */
+  readonly draining?: () => boolean;
 }
 
 /** Paths the proxy answers itself in every mode; they never reach the upstream. */
-export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
+export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/metrics', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
 
 /** The proxy's own routes. All but the health check need a key with an `admin/...` scope. */
 export function createAdminRouter(deps: AdminDeps): Router {
   const { config, logger, resolver } = deps;
   const router = express.Router();
-  const requireScope = createRequireScope(resolver, logger);
+  const requireScope = createRequireScope(resolver, logger, deps.rate);
 
   router.get('/healthcheck', (_req, res) => {
     res.type('text/plain').send('All OK');
@@ -36,11 +42,20 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   // Readiness for load balancers and Kubernetes: public, like /healthcheck, and reveals no secret.
   router.get('/readyz', async (_req: Request, res: Response) => {
+    if (deps.draining?.()) return res.status(503).json({ detail: 'not ready: shutting down', status: 'draining' });
     const readiness = await checkReadiness(config, deps.store);
     res.status(readiness.ready ? 200 : 503).json(readiness.ready
       ? { status: 'ready', ...readiness.checks }
       : { detail: `not ready: key store ${readiness.checks.keyStore}; upstream ${readiness.checks.upstream}`, ...readiness.checks });
   });
+
+  // With METRICS_PORT set, metrics live there only; here they would need a key anyway.
+  const metrics = deps.metrics;
+  if (metrics && config.metrics.port === undefined) {
+    router.get('/metrics', ...requireScope(['admin', 'metrics']), async (_req: Request, res: Response) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
   router.post('/logs/:level', ...requireScope(['admin', 'logs']), (req: Request, res: Response) => {
     const level = String(req.params.level).toLowerCase() as LogLevel;

@@ -8,7 +8,10 @@
  * Wildcards, explicit or implied, never match a segment starting with `__` (GraphQL introspection:
  * `__schema`, `__type`): those must be named, or granted by `*` alone.
  * A scope starting with `!` denies what it matches, whatever else the key holds: deny wins.
+ * `rate:<rps>/<burst>` entries are rate limits, not patterns: they grant and deny nothing.
  */
+
+import { isRateScope, parseRateSpec, RATE_PREFIX } from '../ratelimit/limits';
 
 export type Permission = readonly string[];
 
@@ -31,6 +34,8 @@ export function splitScopes(text: string): string[] {
 }
 
 function isWellFormed(scope: string): boolean {
+  // A rate limit rides along with the scopes but grants nothing.
+  if (isRateScope(scope)) return parseRateSpec(scope.slice(RATE_PREFIX.length)) !== undefined;
   const body = scope.startsWith('!') ? scope.slice(1) : scope;
   return body === '*' || body.split('/').every((seg) => SEGMENT.test(seg));
 }
@@ -45,7 +50,7 @@ export function compileScopes(scopes: readonly string[]): CompiledScopes {
   const denied: Pattern[] = [];
   let superuser = false;
   for (const scope of scopes) {
-    if (!isWellFormed(scope)) continue;
+    if (!isWellFormed(scope) || isRateScope(scope)) continue;
     if (scope.startsWith('!')) denied.push(compilePattern(scope.slice(1)));
     else if (scope === '*') superuser = true;
     else patterns.push(compilePattern(scope));
@@ -114,10 +119,11 @@ export function formatPermission(permission: Permission): string {
 export type CoverVerdict = { ok: true } | { ok: false; scope: string; reason: 'not-held' | 'deny-missing' };
 
 export function scopesCover(held: readonly string[], requested: readonly string[]): CoverVerdict {
-  const heldPositive = held.filter((s) => !s.startsWith('!') && isWellFormed(s));
+  const heldPositive = held.filter((s) => !s.startsWith('!') && isWellFormed(s) && !isRateScope(s));
   const heldNegative = held.filter((s) => s.startsWith('!'));
   for (const scope of requested) {
-    if (scope.startsWith('!')) continue;
+    // Limits are compared as limits (limitCovers), not as patterns.
+    if (scope.startsWith('!') || isRateScope(scope)) continue;
     if (!heldPositive.some((h) => patternCovers(h, scope))) return { ok: false, scope, reason: 'not-held' };
   }
   const requestedSet = new Set(requested);

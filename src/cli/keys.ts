@@ -4,6 +4,8 @@ import type { KeyAdmin, KeyInfo } from '../keys';
 import { createKeyAdmin, parseExpiry } from '../keys';
 import type { CliContext } from './context';
 import { CliError, formatTable } from './context';
+import { sha256Hex } from '../keys/hash';
+import { tellProxies } from './tell-proxies';
 
 const LIST_COLUMNS = ['user', 'scopes', 'issued', 'expires', 'active', 'storage', 'keyId'];
 
@@ -26,8 +28,10 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     .option('--role <name>', 'a role, e.g. viewer, runner, developer, worker, owner')
     .option('--expires <when>', '90d, 12h, or a date like 2027-01-31', '90d')
     .addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin) => {
+    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin, ctx) => {
       const { info, key } = await admin.create({ user: o.user, scopes: scopesOf(o), expires: parseExpiry(o.expires), by: o.by });
+      // A proxy that saw this key before it existed remembers it as unknown (KEY_CACHE_NEGATIVE_TTL).
+      await tellProxies(ctx, { kind: 'key', keyHash: sha256Hex(key) });
       if (o.json) return print({ ...info, key });
       process.stderr.write(`Created a key for ${info.user} (scopes ${info.scopes}; expires ${info.expires}).\nIt is shown only now; store it safely:\n`);
       process.stdout.write(`${key}\n`);
@@ -44,27 +48,38 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     .action((o: { user: string; json?: boolean }) => withAdmin(async (admin) => printInfo(await admin.show(o.user), o.json))());
 
   keys.command('revoke').description('expire a user\'s key now').requiredOption('--user <id>').addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string }) => withAdmin(async (admin) => printInfo((await admin.revoke(o.user, o.by)).info, o.json))());
+    .action((o: Common & { user: string }) => withAdmin(async (admin, ctx) => {
+      const { info } = await admin.revoke(o.user, o.by);
+      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      printInfo(info, o.json);
+    })());
 
   keys.command('rotate').description('replace a user\'s key; the old one stops working')
     .requiredOption('--user <id>').option('--expires <when>', 'new expiry (default: keep it, or 90d if expired)')
     .addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; expires?: string }) => withAdmin(async (admin) => {
+    .action((o: Common & { user: string; expires?: string }) => withAdmin(async (admin, ctx) => {
       const { info, key } = await admin.rotate(o.user, { by: o.by, ...(o.expires ? { expires: parseExpiry(o.expires) } : {}) });
+      await tellProxies(ctx, { kind: 'user', userId: info.user });
       if (o.json) return print({ ...info, key });
-      process.stderr.write(`Rotated the key of ${info.user}; the old key no longer works (running proxies forget it within KEY_CACHE_TTL, or at once with DELETE /cache).\nIt is shown only now; store it safely:\n`);
+      process.stderr.write(`Rotated the key of ${info.user}; the old key no longer works.\nIt is shown only now; store it safely:\n`);
       process.stdout.write(`${key}\n`);
     })());
 
   keys.command('set-scopes').description('replace a user\'s scopes').requiredOption('--user <id>')
     .option('--scopes <list>').option('--role <name>').addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; scopes?: string; role?: string }) => withAdmin(async (admin) =>
-      printInfo((await admin.setScopes(o.user, scopesOf(o), o.by)).info, o.json))());
+    .action((o: Common & { user: string; scopes?: string; role?: string }) => withAdmin(async (admin, ctx) => {
+      const { info } = await admin.setScopes(o.user, scopesOf(o), o.by);
+      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      printInfo(info, o.json);
+    })());
 
   keys.command('expire').description('set when a user\'s key expires').requiredOption('--user <id>')
     .requiredOption('--at <when>', '90d, 12h, now, or a date like 2027-01-31').addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; at: string }) => withAdmin(async (admin) =>
-      printInfo((await admin.expire(o.user, parseExpiry(o.at), o.by)).info, o.json))());
+    .action((o: Common & { user: string; at: string }) => withAdmin(async (admin, ctx) => {
+      const { info } = await admin.expire(o.user, parseExpiry(o.at), o.by);
+      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      printInfo(info, o.json);
+    })());
 
   keys.command('hash-existing').description('store plaintext keys as sha256:<hex>, in place, in one transaction')
     .option('--dry-run', 'only list the users whose keys would be hashed').addOption(by()).option('--json', 'JSON output')
@@ -74,6 +89,19 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
       const verb = o.dryRun ? 'would hash' : 'hashed';
       process.stdout.write(`${verb} ${users.length} plaintext key(s)${users.length ? `: ${users.join(', ')}` : ''}\n`);
     })());
+}
+
+/** `cache ...`: what POST /cache/reset does, for every running proxy at once. */
+export function registerCacheCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
+  const cache = program.command('cache').description('make every running proxy forget cached keys (through CACHE_INVALIDATION)');
+  cache.command('reset').description('forget every cached key on every proxy')
+    .action(() => run(async (ctx) => mustTell(await tellProxies(ctx, { kind: 'all' }))));
+  cache.command('forget-user').description('forget the cached keys of one user on every proxy').requiredOption('--user <id>')
+    .action((o: { user: string }) => run(async (ctx) => mustTell(await tellProxies(ctx, { kind: 'user', userId: o.user }))));
+}
+
+function mustTell(told: boolean): void {
+  if (!told) throw new CliError('no proxy was told', 1);
 }
 
 function printInfo(info: KeyInfo, json?: boolean): void {

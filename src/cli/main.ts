@@ -5,7 +5,7 @@ import { registerAuditCommand } from './audit';
 import type { CliContext } from './context';
 import { CliError, openContext } from './context';
 import { registerDbCommands } from './db';
-import { registerKeyCommands } from './keys';
+import { registerCacheCommands, registerKeyCommands } from './keys';
 
 /** Runs one command with an open key store, turning every failure into one line and an exit code. */
 async function run(action: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -43,6 +43,7 @@ const program = new Command('prefect-auth-proxy')
 registerKeyCommands(program, run);
 registerDbCommands(program, run);
 registerAuditCommand(program, run);
+registerCacheCommands(program, run);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

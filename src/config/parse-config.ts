@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { RoleTable } from '../authz/roles';
 import { buildRoleTable, RoleError } from '../authz/roles';
+import { parseRateSpec } from '../ratelimit/limits';
+import type { RateLimitSetting } from '../ratelimit/limits';
 import { EnvReader } from './env-reader';
 import type { Config, DbConfig, DbType } from './types';
 import { LOG_LEVELS } from './types';
@@ -39,6 +41,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     warnings.push('ALLOW_PUBLIC_ACCESS is true: requests without a key reach the Prefect API unchecked');
   }
 
+  const db = parseDbConfig(r);
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'])?.href;
+  const invalidation = r.oneOf('CACHE_INVALIDATION', ['auto', 'redis', 'postgres', 'off'] as const) ?? 'auto';
+  if (invalidation === 'redis' && !redisUrl) r.errors.push('CACHE_INVALIDATION=redis needs REDIS_URL');
+  if (invalidation === 'postgres' && db.type !== 'postgres') r.errors.push('CACHE_INVALIDATION=postgres needs the key store on PostgreSQL');
+  const cacheInvalidation = invalidation !== 'auto' ? invalidation : redisUrl ? 'redis' : db.type === 'postgres' ? 'postgres' : 'off';
+
   const config: Config = {
     apiKind: r.oneOf('API_KIND', ['graphql', 'rest'] as const) ?? 'graphql',
     upstreamAuthString: r.string('UPSTREAM_AUTH_STRING'),
@@ -54,7 +63,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     },
     allowPublicAccess,
     tenant,
-    db: parseDbConfig(r),
+    db,
     keyCache: {
       ttlMs: r.int('KEY_CACHE_TTL', 0, 7 * DAY_SECONDS) * 1000,
       negativeTtlMs: r.int('KEY_CACHE_NEGATIVE_TTL', 0, 3600) * 1000,
@@ -76,7 +85,18 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     },
     corsOrigins: parseOrigins(r.string('CORS_ORIGINS') ?? '*'),
     trustProxy: parseTrustProxy(r.string('TRUST_PROXY') ?? 'false'),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD', 0, 3600) * 1000,
+    metrics: {
+      port: r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 65535),
+      perUser: r.bool('METRICS_PER_USER'),
+    },
+    redisUrl,
+    cacheInvalidation,
+    rateLimit: readRateLimit(r),
   };
+  if (config.metrics.port !== undefined && config.metrics.port === config.port && config.port !== 0) {
+    r.errors.push('METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT)');
+  }
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return { config: deepFreeze(config), warnings };
 }
@@ -150,6 +170,16 @@ function readRoles(r: EnvReader): RoleTable {
     r.errors.push(`ROLES_FILE: ${err.message}`);
     return buildRoleTable();
   }
+}
+
+function readRateLimit(r: EnvReader): RateLimitSetting {
+  const text = r.string('RATE_LIMIT') ?? 'off';
+  const parsed = parseRateSpec(text);
+  if (parsed === undefined) {
+    r.errors.push(`RATE_LIMIT must be off, <requests per second> or <rps>/<burst> such as 20/40 (got "${text}")`);
+    return null;
+  }
+  return parsed;
 }
 
 function parseOrigins(value: string): '*' | readonly string[] {

@@ -50,6 +50,12 @@ export const variables: readonly VariableSpec[] = [
   { name: 'AUDIT_RETENTION_DAYS', default: '90', description: 'Days audit rows are kept; older rows are deleted hourly. `0` keeps them forever.' },
   { name: 'AUDIT_QUEUE_MAX', default: '10000', description: 'Audit events held in memory while the database is slow or down; beyond that new events are dropped and counted.' },
   { name: 'AUDIT_FLUSH_INTERVAL', default: '1000', description: 'Milliseconds between batched audit writes.' },
+  { name: 'SHUTDOWN_GRACE_PERIOD', default: '20', description: 'Seconds after SIGTERM to finish in-flight requests and let websockets close before connections are cut. Keep it below the orchestrator\'s kill timeout (Kubernetes `terminationGracePeriodSeconds`).' },
+  { name: 'METRICS_PORT', description: 'Serve Prometheus metrics at `/metrics` on this separate port, without a key (keep the port internal). Unset: `/metrics` is on `PORT` and needs a key with `admin/metrics`.' },
+  { name: 'METRICS_PER_USER', default: 'false', description: 'Add a per-user request counter. One series per user: enable only when the number of users is modest.' },
+  { name: 'REDIS_URL', secret: true, description: 'Redis (`redis://[:password@]host:6379/0`, `rediss://` for TLS) shared by every instance: cache invalidation (when `CACHE_INVALIDATION` picks it) and shared rate limits.' },
+  { name: 'CACHE_INVALIDATION', default: 'auto', description: 'How key revocations and cache resets reach every instance: `redis`, `postgres` (LISTEN/NOTIFY on the key store), `off`, or `auto` (`redis` when `REDIS_URL` is set, else `postgres` when the key store is PostgreSQL, else `off`).' },
+  { name: 'RATE_LIMIT', default: 'off', description: 'Default per-key limit: `off`, `<requests per second>`, or `<rps>/<burst>` (e.g. `20/40`; burst defaults to the rate). A key\'s own `rate:<rps>/<burst>` scope, or the most generous one among its roles, takes precedence; `rate:off` exempts a key.' },
   { name: 'TRUST_PROXY', default: 'false', description: 'Trust `X-Forwarded-For` for the client address in audit lines: `false`, `true`, a hop count, or a list of trusted addresses/subnets.' },
 ];
 

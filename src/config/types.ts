@@ -21,6 +21,7 @@ export interface NetworkConnection {
 }
 
 import type { RoleTable } from '../authz/roles';
+import type { RateLimitSetting } from '../ratelimit/limits';
 
 export interface Config {
   readonly apiKind: 'graphql' | 'rest';
@@ -53,4 +54,11 @@ export interface Config {
   readonly graphql: { readonly maxBatch: number; readonly maxTokens: number };
   readonly corsOrigins: '*' | readonly string[];
   readonly trustProxy: boolean | number | string;
+  readonly shutdownGraceMs: number;
+  readonly metrics: { readonly port: number | undefined; readonly perUser: boolean };
+  /** Holds a password when the URL does: never log it. */
+  readonly redisUrl: string | undefined;
+  readonly cacheInvalidation: 'redis' | 'postgres' | 'off';
+  /** Limit for keys that carry none of their own. */
+  readonly rateLimit: RateLimitSetting;
 }

@@ -2,6 +2,10 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KeyResolver } from '../keys';
 import { KeyStoreUnavailableError, readCredential } from '../keys';
 import type { Logger } from '../log';
+import type { MetricsDialect } from '../metrics';
+import type { RateLimiter } from '../ratelimit';
+import { formatRateLimit } from '../ratelimit';
+import { recordDecision } from '../audit/request-audit';
 import type { Dialect } from './errors';
 import { ProxyError, sendError } from './errors';
 import { scopeOf } from './request-scope';
@@ -12,7 +16,16 @@ export interface AuthenticateOptions {
   readonly dialect: Dialect;
   /** Let keyless requests through as the public principal (ALLOW_PUBLIC_ACCESS). Never for admin routes. */
   readonly allowPublic: boolean;
+  readonly rate?: RateGuard;
 }
+
+/** Per-key rate limits; keys without a limit skip them. */
+export interface RateGuard {
+  readonly limiter: RateLimiter;
+  readonly onRateLimited?: (dialect: MetricsDialect) => void;
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="prefect-auth-proxy"' };
 
@@ -34,6 +47,22 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
         return reject(res, 'invalid or expired API key');
       }
       scope.principal = principal;
+      if (options.rate && principal.rateLimit) {
+        const verdict = await options.rate.limiter.take(principal.keyId, principal.rateLimit);
+        if (!verdict.allowed) {
+          options.rate.onRateLimited?.(dialect);
+          // A refused write is a blocked mutation: it goes to the audit trail like any other.
+          if (!READS.has(req.method)) {
+            recordDecision(req, {
+              outcome: 'BLOCKED', dialect, operationType: req.method, operationName: 'rate limit',
+              fields: [req.path], permissions: [`rate:${formatRateLimit(principal.rateLimit)}`],
+            });
+          }
+          return sendError(res, new ProxyError('TOO_MANY_REQUESTS',
+            `API key of user ${principal.userId} exceeded its rate limit of ${formatRateLimit(principal.rateLimit)} requests/s; retry in ${verdict.retryAfterS} s`,
+            { 'Retry-After': String(verdict.retryAfterS) }), dialect);
+        }
+      }
       next();
     } catch (err) {
       if (!(err instanceof KeyStoreUnavailableError)) return next(err);

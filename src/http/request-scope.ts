@@ -19,6 +19,10 @@ export interface RequestScope {
   readonly auditDecisions: AuditDecision[];
   /** Label for request logs (operation names, admin route); never holds a key. */
   summary?: string;
+  /** Bounded label for metrics: a route template or a fixed word, never a raw path. */
+  route?: string;
+  /** Set when the request was sent to the Prefect API (performance.now() times). */
+  upstream?: { readonly startedAt: number; endedAt?: number; failure?: 'timeout' | 'unreachable' };
 }
 
 export interface BatchSplice {
@@ -52,6 +56,14 @@ export function requestContext(): RequestHandler {
     };
     (req as unknown as Record<symbol, RequestScope>)[SCOPE] = scope;
     res.setHeader('X-Request-Id', id);
+    next();
+  };
+}
+
+/** Labels every request through this handler for metrics with a fixed route name. */
+export function routeLabel(route: string): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    scopeOf(req).route = route;
     next();
   };
 }

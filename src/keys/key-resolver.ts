@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { RoleTable } from '../authz';
 import { compileScopes, expandRoles, invalidScopes, splitScopes } from '../authz';
+import type { RateLimitSetting } from '../ratelimit/limits';
+import { rateLimitFor } from '../ratelimit/limits';
 import { HASH_PREFIX, sha256Hex } from './hash';
 import type { KeyStore, Principal } from './types';
 
@@ -9,8 +11,18 @@ export interface KeyResolverOptions {
   readonly negativeTtlMs: number;
   readonly max: number;
   readonly roles: RoleTable;
+  /** The limit for keys whose scopes and roles name none. */
+  readonly defaultRateLimit: RateLimitSetting;
   /** Called with a message when a row cannot be used as it is (bad scopes, duplicated key). */
   readonly warn: (message: string, meta: Record<string, unknown>) => void;
+  /** Told of every cache hit and miss and every key store lookup (metrics). */
+  readonly observer?: KeyLookupObserver;
+}
+
+export interface KeyLookupObserver {
+  keyCacheHit(): void;
+  keyCacheMiss(): void;
+  keyLookup(seconds: number, ok: boolean): void;
 }
 
 export interface KeyResolver {
@@ -31,14 +43,15 @@ function createPrincipal(userId: string, stored: string, hash: string, options: 
     // The REST-era original stored a JSON policy (method → path patterns). Guessing its meaning could
     // open more than intended, so such a key is valid but allowed nothing, and the log says why.
     options.warn('scopes are a JSON policy of the original proxy, which is not supported: this key is denied everything; rewrite its scopes (e.g. read/*, role:runner)', { user: userId });
-    return { userId, scopeList: [], effectiveScopes: [], scopes: compileScopes([]), keyId: hash.slice(0, KEY_ID_LENGTH) };
+    return { userId, scopeList: [], effectiveScopes: [], scopes: compileScopes([]), keyId: hash.slice(0, KEY_ID_LENGTH), rateLimit: options.defaultRateLimit };
   }
   const scopeList = splitScopes(stored);
   const { scopes: effectiveScopes, unknownRoles } = expandRoles(scopeList, options.roles);
   if (unknownRoles.length > 0) options.warn('ignoring unknown roles', { user: userId, roles: unknownRoles });
   const bad = invalidScopes(effectiveScopes);
   if (bad.length > 0) options.warn('ignoring malformed scopes', { user: userId, scopes: bad });
-  return { userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId: hash.slice(0, KEY_ID_LENGTH) };
+  const rateLimit = rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit);
+  return { userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId: hash.slice(0, KEY_ID_LENGTH), rateLimit };
 }
 
 /** Cached lookups keyed by the key's hash, so the cache never holds a key in clear text. */
@@ -50,7 +63,15 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
 
   const load = async (key: string, hash: string): Promise<Principal | null> => {
     const started = generation;
-    const rows = await store.findValidKeys([key, HASH_PREFIX + hash]);
+    const began = performance.now();
+    let rows;
+    try {
+      rows = await store.findValidKeys([key, HASH_PREFIX + hash]);
+      options.observer?.keyLookup((performance.now() - began) / 1000, true);
+    } catch (err) {
+      options.observer?.keyLookup((performance.now() - began) / 1000, false);
+      throw err;
+    }
     const users = new Set(rows.map((r) => r.userId));
     let principal: Principal | null = null;
     if (users.size > 1) {
@@ -73,7 +94,11 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
     async resolve(key) {
       const hash = sha256Hex(key);
       const cached = cache.get(hash);
-      if (cached !== undefined) return cached || null;
+      if (cached !== undefined) {
+        options.observer?.keyCacheHit();
+        return cached || null;
+      }
+      options.observer?.keyCacheMiss();
       // Concurrent requests with the same uncached key share one database lookup.
       let pending = inFlight.get(hash);
       if (!pending) {

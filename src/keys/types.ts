@@ -1,4 +1,5 @@
 import type { CompiledScopes } from '../authz';
+import type { RateLimitSetting } from '../ratelimit/limits';
 
 /** A row of `prefect_api_keys` that matched a presented key and has not expired. */
 export interface KeyRecord {
@@ -26,6 +27,8 @@ export interface Principal {
   readonly scopes: CompiledScopes;
   /** Identifies the key in audit records and `keys list`: the start of its SHA-256, never the key. */
   readonly keyId: string;
+  /** Requests per second this key may make; null when unlimited. */
+  readonly rateLimit: RateLimitSetting;
 }
 
 export class KeyStoreUnavailableError extends Error {

@@ -55,6 +55,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     on: {
       proxyReq(proxyReq, req) {
         const scope = scopeOf(req);
+        scope.upstream = { startedAt: performance.now() };
         for (const name of stripped) proxyReq.removeHeader(name);
         if (options.upstreamAuthorization) proxyReq.setHeader('authorization', options.upstreamAuthorization);
         proxyReq.setHeader('x-request-id', scope.id);
@@ -73,6 +74,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         });
       },
       proxyRes(proxyRes, req, res) {
+        const upstream = scopeOf(req).upstream;
+        if (upstream) proxyRes.once('end', () => { upstream.endedAt = performance.now(); });
         if (!buffered) return;
         const chunks: Buffer[] = [];
         proxyRes.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -80,6 +83,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       },
       error(err, req, res) {
         const timedOut = TIMED_OUT.has(req);
+        const upstream = scopeOf(req).upstream;
+        if (upstream) upstream.failure = timedOut ? 'timeout' : 'unreachable';
         const code = (err as NodeJS.ErrnoException).code ?? err.message;
         logger.warn('upstream request failed', { requestId: scopeOf(req).id, reason: timedOut ? 'timeout' : code });
         if (!('status' in res)) return;

@@ -47,7 +47,7 @@ describe.each(DB_KINDS)('key store on %s', (kind: DbKind) => {
 
   describe('through the resolver', () => {
     const warnings: string[] = [];
-    const resolver = () => createKeyResolver(store, { ttlMs: 60_000, negativeTtlMs: 60_000, max: 100, roles: buildRoleTable(), warn: (m) => warnings.push(m) });
+    const resolver = () => createKeyResolver(store, { ttlMs: 60_000, negativeTtlMs: 60_000, max: 100, roles: buildRoleTable(), defaultRateLimit: null, warn: (m) => warnings.push(m) });
 
     it('compiles scopes separated by commas and whitespace', async () => {
       const principal = await resolver().resolve('hashed-key-2');

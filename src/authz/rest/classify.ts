@@ -7,7 +7,14 @@ export type RestRequirement =
   | { readonly kind: 'public' }
   /** Any valid key: version check and CSRF token, which every client needs. */
   | { readonly kind: 'any-key' }
-  | { readonly kind: 'permissions'; readonly permissions: readonly Permission[]; readonly route: string };
+  | {
+    readonly kind: 'permissions';
+    readonly permissions: readonly Permission[];
+    /** The route template, or for a path no template matches, the path itself. */
+    readonly route: string;
+    /** Whether a template of the route table matched: only then is `route` a bounded label. */
+    readonly matched: boolean;
+  };
 
 interface Template {
   readonly method: string;
@@ -79,22 +86,22 @@ export function classifyRest(method: string, segments: readonly string[], traili
   const last = actions.at(-1);
 
   // UI helpers read the resource named after `ui/`.
-  if (verb === 'GET') return needs(route, ['read', resource === 'ui' ? (actions[0] ?? 'ui') : resource]);
+  if (verb === 'GET') return needs(route, template !== undefined, ['read', resource === 'ui' ? (actions[0] ?? 'ui') : resource]);
   if (verb === 'POST' && (resource === 'ui' || (last !== undefined && READ_ACTIONS.has(last)))) {
-    return needs(route, ['read', resource === 'ui' ? (actions[0] ?? 'ui') : resource]);
+    return needs(route, template !== undefined, ['read', resource === 'ui' ? (actions[0] ?? 'ui') : resource]);
   }
-  if (!template) return needs(route, ['write', resource, segments.at(-1) ?? 'root']);
+  if (!template) return needs(route, template !== undefined, ['write', resource, segments.at(-1) ?? 'root']);
   let action: string;
   if (verb === 'PATCH' || (verb === 'PUT' && actions.length + (template.segments.length - statics.length) > 0)) action = 'update';
   else if (verb === 'PUT' || (verb === 'POST' && actions.length === 0)) action = 'create';
   else if (verb === 'DELETE' || last === 'bulk_delete') action = 'delete';
   else if (last === 'bulk') action = actions.at(-2) ?? 'bulk';
   else action = last ?? verb.toLowerCase();
-  return needs(route, ['write', resource, action]);
+  return needs(route, template !== undefined, ['write', resource, action]);
 }
 
-function needs(route: string, permission: Permission): RestRequirement {
-  return { kind: 'permissions', permissions: [permission], route };
+function needs(route: string, matched: boolean, permission: Permission): RestRequirement {
+  return { kind: 'permissions', permissions: [permission], route, matched };
 }
 
 /** The permission a websocket endpoint needs, or undefined for a path that is not one. */

@@ -3,8 +3,9 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
 import { authenticate } from '../../http/authenticate';
+import type { RateGuard } from '../../http/authenticate';
 import { bodyErrorHandler, ProxyError, sendError } from '../../http/errors';
-import { scopeOf } from '../../http/request-scope';
+import { routeLabel, scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import type { Upstream } from '../upstream';
@@ -17,6 +18,7 @@ export interface GraphQLRouterDeps {
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly documents: DocumentCache;
+  readonly rate?: RateGuard;
 }
 
 export interface GraphQLProxy {
@@ -40,7 +42,8 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): GraphQLProxy {
   });
 
   const router = express.Router();
-  router.use(authenticate({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess }));
+  router.use(routeLabel('graphql'));
+  router.use(authenticate({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate }));
   router.use(requireJsonPost);
   router.use(express.json({ limit: config.bodyLimitBytes, inflate: false, strict: false, type: 'application/json' }));
   router.use(authorizeGraphQL({ config, documents: deps.documents }));

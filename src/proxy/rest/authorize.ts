@@ -4,6 +4,7 @@ import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import { bodyWantsSecrets, classifyRest, normalizePath, queryWantsSecrets, secretPermission } from '../../authz/rest';
 import { authenticate } from '../../http/authenticate';
+import type { RateGuard } from '../../http/authenticate';
 import { ProxyError, sendError } from '../../http/errors';
 import { scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
@@ -14,6 +15,7 @@ export interface RestAuthorizeOptions {
   readonly logger: Logger;
   readonly allowPublic: boolean;
   readonly apiPrefix: string;
+  readonly rate?: RateGuard;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -24,7 +26,7 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  * Returns the steps in order: classify and authenticate (before any body is read), then decide.
  */
 export function restAuthorize(options: RestAuthorizeOptions): { identify: RequestHandler[]; decide: RequestHandler } {
-  const keyCheck = authenticate({ resolver: options.resolver, logger: options.logger, dialect: 'rest', allowPublic: options.allowPublic });
+  const keyCheck = authenticate({ resolver: options.resolver, logger: options.logger, dialect: 'rest', allowPublic: options.allowPublic, rate: options.rate });
   const prefix = options.apiPrefix.split('/').filter(Boolean);
 
   const classify: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
@@ -37,12 +39,14 @@ export function restAuthorize(options: RestAuthorizeOptions): { identify: Reques
       // The web UI's static files: public, read-only.
       if (!READ_METHODS.has(req.method)) return sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'only GET outside the API'), 'rest');
       local.requirement = { kind: 'public' };
+      scopeOf(req).route = 'ui';
       return next();
     }
     const segments = normalized.segments.slice(prefix.length);
     const requirement = classifyRest(req.method, segments, normalized.trailingSlash);
     local.segments = segments;
     local.requirement = requirement;
+    scopeOf(req).route = requirement.kind === 'permissions' ? (requirement.matched ? requirement.route : 'unmatched') : `/${segments.join('/')}`;
     local.path = `/${normalized.segments.join('/')}`;
     local.wantsSecretByQuery = queryWantsSecrets(new URLSearchParams(normalized.query));
     next();

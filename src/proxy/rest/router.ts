@@ -1,6 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Config } from '../../config';
+import type { RateGuard } from '../../http/authenticate';
 import { bodyErrorHandler, ProxyError, sendError } from '../../http/errors';
 import { scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
@@ -15,6 +16,7 @@ export interface RestProxyDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
+  readonly rate?: RateGuard;
 }
 
 export interface RestProxy {
@@ -54,7 +56,7 @@ export function createRestProxy(deps: RestProxyDeps): RestProxy {
 
   const router = express.Router();
   router.use(refuseInternalHost);
-  const steps = restAuthorize({ resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess, apiPrefix: API_PREFIX });
+  const steps = restAuthorize({ resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess, apiPrefix: API_PREFIX, rate: deps.rate });
   router.use(...steps.identify);
   // Only the UI's own settings file, decided on the normalized path outside the API: a name such
   // as /api/variables/name/ui-settings is an API call and needs a key like any other.

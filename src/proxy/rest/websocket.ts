@@ -9,7 +9,10 @@ import { classifyWebsocket, normalizePath } from '../../authz/rest';
 import type { Config } from '../../config';
 import type { KeyResolver, Principal } from '../../keys';
 import { KeyStoreUnavailableError, readCredential } from '../../keys';
+import type { RateGuard } from '../../http/authenticate';
 import type { Logger } from '../../log';
+import type { ProxyMetrics } from '../../metrics';
+import { formatRateLimit } from '../../ratelimit';
 
 export interface WebsocketDeps {
   readonly config: Config;
@@ -17,10 +20,14 @@ export interface WebsocketDeps {
   readonly resolver: KeyResolver;
   readonly audit: AuditSink;
   readonly apiPrefix: string;
+  readonly rate?: RateGuard;
+  readonly metrics?: ProxyMetrics;
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
 const POLICY = 1008;
+/** "Try Again Later": the key's rate limit refused the connection. */
+const TRY_AGAIN_LATER = 1013;
 const UNSENDABLE = new Set([1004, 1005, 1006, 1015]);
 
 class Refusal extends Error {
@@ -34,7 +41,7 @@ class Refusal extends Error {
  * a credential on the upgrade), checks the path's permission, then opens the upstream socket with
  * the server's own credential and relays frames both ways. Refusals close with 1008 and a reason.
  */
-export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(): void } {
+export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(graceMs: number): Promise<void> } {
   const { config, logger } = deps;
   const prefix = deps.apiPrefix.split('/').filter(Boolean);
   const wss = new WebSocketServer({
@@ -77,8 +84,17 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close()
       if (principal && !isAllowed(principal.scopes, route.permission)) {
         throw new Refusal(POLICY, `Forbidden: API key of user ${principal.userId} lacks permission: ${formatPermission(route.permission)}`);
       }
+      if (principal && principal.rateLimit && deps.rate) {
+        const verdict = await deps.rate.limiter.take(principal.keyId, principal.rateLimit);
+        if (!verdict.allowed) {
+          deps.rate.onRateLimited?.('websocket');
+          throw new Refusal(TRY_AGAIN_LATER, `API key of user ${principal.userId} exceeded its rate limit of ${formatRateLimit(principal.rateLimit)} requests/s; retry in ${verdict.retryAfterS} s`);
+        }
+      }
       const upstream = await openUpstream(path);
       audit('ALLOWED', 101);
+      deps.metrics?.websocketOpened();
+      client.once('close', () => deps.metrics?.websocketClosed());
       if (handshake) client.send(JSON.stringify({ type: 'auth_success' }));
       relay(client, upstream, pending);
     } catch (err) {
@@ -146,9 +162,24 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close()
   }
 
   return {
-    close() {
-      for (const socket of sockets) socket.close(1001, 'proxy shutting down');
+    /** Asks every client to go (1001: they reconnect elsewhere), waits up to `graceMs`, then cuts the rest. */
+    async close(graceMs) {
       wss.close();
+      const open = [...sockets];
+      const gone = Promise.all(open.map((socket) => new Promise<void>((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once('close', () => resolve());
+        socket.close(1001, 'proxy shutting down');
+      })));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const socket of open) socket.terminate();
+          resolve();
+        }, graceMs);
+      });
+      await Promise.race([gone, deadline]);
+      clearTimeout(timer);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { compileScopes, invalidScopes, isAllowed, splitScopes } from '../../../src/authz';
+import { compileScopes, invalidScopes, isAllowed, scopesCover, splitScopes } from '../../../src/authz';
 
 const allowed = (scopes: string, permission: string): boolean =>
   isAllowed(compileScopes(splitScopes(scopes)), permission.split('/'));
@@ -59,5 +59,23 @@ describe('splitScopes and invalidScopes', () => {
 
   it('reports malformed scopes', () => {
     expect(invalidScopes(['query/*', '*', 'mutation//x', 'q/(a)', '/x', 'role:viewer'])).toEqual(['mutation//x', 'q/(a)', '/x']);
+  });
+});
+
+describe('rate limit entries among scopes', () => {
+  it.each([
+    ['rate:10', true], ['rate:10/20', true], ['rate:off', true], ['rate:0', false], ['rate:fast', false], ['rate:1/2/3', false],
+  ])('%s is well-formed: %s', (scope, ok) => {
+    expect(invalidScopes([scope])).toEqual(ok ? [] : [scope]);
+  });
+
+  it.each([['rate:10/20'], ['rate:off']])('%s grants nothing', (scope) => {
+    const compiled = compileScopes([scope]);
+    expect(isAllowed(compiled, ['rate:10', '20'])).toBe(false);
+    expect(isAllowed(compiled, ['read', 'flows'])).toBe(false);
+  });
+
+  it('is not a pattern to cover when granting', () => {
+    expect(scopesCover(['read/*'], ['read/flows', 'rate:1000'])).toEqual({ ok: true });
   });
 });

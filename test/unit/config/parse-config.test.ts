@@ -44,6 +44,16 @@ describe('parseConfig', () => {
     [{ KEY_CACHE_MAX: '0' }, 'KEY_CACHE_MAX'],
     [{ DB_PASSWORD: 'a', DB_PASSWORD_FILE: '/x' }, 'DB_PASSWORD'],
     [{ DB_PASSWORD_FILE: '/nonexistent/secret' }, 'DB_PASSWORD_FILE'],
+    [{ SHUTDOWN_GRACE_PERIOD: '-1' }, 'SHUTDOWN_GRACE_PERIOD'],
+    [{ METRICS_PORT: 'metrics' }, 'METRICS_PORT'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ CACHE_INVALIDATION: 'redis' }, 'CACHE_INVALIDATION'],
+    [{ CACHE_INVALIDATION: 'postgres' }, 'CACHE_INVALIDATION'],
+    [{ CACHE_INVALIDATION: 'gossip' }, 'CACHE_INVALIDATION'],
+    [{ RATE_LIMIT: 'fast' }, 'RATE_LIMIT'],
+    [{ RATE_LIMIT: '10/0' }, 'RATE_LIMIT'],
+    [{ RATE_LIMIT: '0' }, 'RATE_LIMIT'],
   ])('names the variable in the error: %j', (env, name) => {
     const found = problems(env);
     expect(found).toHaveLength(1);
@@ -70,6 +80,38 @@ describe('parseConfig', () => {
     const { db } = parseConfig(env).config;
     expect(db.type).toBe(type);
     if (port !== undefined && db.type !== 'sqlite' && typeof db.connection !== 'string') expect(db.connection.port).toBe(port);
+  });
+
+  it.each([
+    [{}, 'off'],
+    [{ DB_HOST: 'db' }, 'postgres'],
+    [{ DB_HOST: 'db', DB_TYPE: 'mysql' }, 'off'],
+    [{ DB_HOST: 'db', DB_TYPE: 'mysql', REDIS_URL: 'redis://cache:6379' }, 'redis'],
+    [{ DB_HOST: 'db', REDIS_URL: 'redis://cache:6379' }, 'redis'],
+    [{ DB_HOST: 'db', REDIS_URL: 'redis://cache:6379', CACHE_INVALIDATION: 'postgres' }, 'postgres'],
+    [{ DB_HOST: 'db', CACHE_INVALIDATION: 'off' }, 'off'],
+  ])('CACHE_INVALIDATION=auto picks the channel for %j', (env, expected) => {
+    expect(parseConfig(env).config.cacheInvalidation).toBe(expected);
+  });
+
+  it.each([
+    ['off', null],
+    ['20', { rps: 20, burst: 20 }],
+    ['0.5', { rps: 0.5, burst: 1 }],
+    ['20/40', { rps: 20, burst: 40 }],
+  ])('RATE_LIMIT=%s', (value, expected) => {
+    expect(parseConfig({ RATE_LIMIT: value }).config.rateLimit).toEqual(expected);
+  });
+
+  it('has operations defaults: 20 s grace, metrics on PORT, no per-user series', () => {
+    const { config } = parseConfig({});
+    expect(config.shutdownGraceMs).toBe(20_000);
+    expect(config.metrics).toEqual({ port: undefined, perUser: false });
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('never echoes a Redis URL in errors', () => {
+    expect(problems({ REDIS_URL: 'http://:hunter2@cache:6379' }).join()).not.toContain('hunter2');
   });
 
   it('reads secrets from *_FILE', () => {
