@@ -87,9 +87,12 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const socketsClosed = websockets?.close(graceMs);
+    // Connections turn idle as their requests finish: close them then, not when clients give up on them.
     server.closeIdleConnections();
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     await Promise.all([closed, socketsClosed]);
+    clearInterval(sweeper);
     clearTimeout(timer);
     proxy.close();
     await bus?.close();

@@ -55,6 +55,10 @@ export function createAdminRouter(deps: AdminDeps): Router {
     router.get('/metrics', ...requireScope(['admin', 'metrics']), async (_req: Request, res: Response) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
+  } else {
+    router.get('/metrics', (_req: Request, res: Response) => {
+      sendError(res, new ProxyError('NOT_FOUND', 'metrics are served on METRICS_PORT'), 'rest');
+    });
   }
 
   router.post('/logs/:level', ...requireScope(['admin', 'logs']), (req: Request, res: Response) => {

@@ -21,6 +21,7 @@ describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
     await insertKey(db, { userId: 'root', scopes: '*', key: 'root-key-0001', hashed: true });
     await insertKey(db, { userId: 'keyadmin', scopes: 'admin/keys, role:runner', key: 'keyadmin-key-02', hashed: true });
     await insertKey(db, { userId: 'auditor', scopes: 'admin/audit', key: 'auditor-key-003', hashed: true });
+    await insertKey(db, { userId: 'slowadmin', scopes: 'admin/keys, role:runner, rate:50/50', key: 'slowadmin-key-4', hashed: true });
     upstream = await startRecordingUpstream();
     proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: upstream.url, AUDIT_FLUSH_INTERVAL: '50' });
   });
@@ -52,6 +53,18 @@ describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
     expect((await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer' })).status).toBe(409);
     expect((await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'dave', scopes: 42 })).status).toBe(400);
     expect((await request(proxy.url).get('/admin/keys/nobody').set(as('keyadmin-key-02'))).status).toBe(404);
+  });
+
+  it('lets a rate-limited key grant only limits as tight as its own', async () => {
+    const unlimited = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', role: 'viewer' });
+    expect(unlimited.status).toBe(403);
+    expect(unlimited.body.detail).toContain('limited to 50/50');
+    const looser = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:100' });
+    expect(looser.status).toBe(403);
+    const tighter = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:10/20' });
+    expect(tighter.status).toBe(201);
+    expect(tighter.body.scopes).toBe('role:viewer, rate:10/20');
+    expect((await request(proxy.url).post('/admin/keys').set(as('root-key-0001')).send({ user: 'gus', scopes: 'read/*, rate:fast' })).status).toBe(400);
   });
 
   it('revokes at once on this instance, even for a cached key', async () => {

@@ -48,6 +48,7 @@ beforeAll(async () => {
   await insertKey(db, { userId: 'viewer', scopes: 'role:viewer', key: VIEWER, hashed: true });
   await insertKey(db, { userId: 'dev', scopes: 'role:developer', key: DEV, hashed: true });
   await insertKey(db, { userId: 'events', scopes: 'write/events', key: EVENTS, hashed: true });
+  await insertKey(db, { userId: 'wslimited', scopes: 'write/events, rate:0.2/1', key: 'ws-limited-key-1', hashed: true });
   await insertKey(db, { userId: 'legacy', scopes: '{"GET": ["/api/flows/*"], "POST": ["/api/flows/filter"]}', key: 'legacy-json-key1', hashed: true });
   proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '1mb' });
 });
@@ -238,7 +239,22 @@ describe('websockets', () => {
     socket.send('{"event":"prefect.test"}');
     expect(await firstMessage(socket)).toBe('echo:{"event":"prefect.test"}');
     expect(wsReceived).toEqual(['{"event":"prefect.test"}']);
+    const gauge = async () => (await proxy.runtime.metrics.registry.getSingleMetricAsString('prefect_auth_proxy_websockets_open')).trim().split('\n').at(-1);
+    expect(await gauge()).toBe('prefect_auth_proxy_websockets_open 1');
     socket.close();
+    await closed(socket);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await gauge()).toBe('prefect_auth_proxy_websockets_open 0');
+  });
+
+  it('refuses a connection over the key\'s rate limit with 1013 (try again later)', async () => {
+    const first = open('/api/events/in', { protocol: false, headers: { authorization: 'Bearer ws-limited-key-1' } });
+    await new Promise((r) => first.once('open', r));
+    const second = open('/api/events/in', { protocol: false, headers: { authorization: 'Bearer ws-limited-key-1' } });
+    const result = await closed(second);
+    expect(result.code).toBe(1013);
+    expect(result.reason).toContain('rate limit');
+    first.close();
   });
 
   it.each([

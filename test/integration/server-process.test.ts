@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordingUpstream } from '../support/upstream';
+import { startRecordingUpstream } from '../support/upstream';
 
 const SERVER = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -49,5 +51,50 @@ describe('the server process', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('shutting down');
     expect(stdout).not.toContain('hunter2');
+  });
+
+  describe('graceful shutdown', () => {
+    let upstream: RecordingUpstream;
+    beforeAll(async () => {
+      upstream = await startRecordingUpstream();
+    });
+    afterAll(() => upstream.close());
+
+    const started = async (env: Record<string, string>) => {
+      const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', ALLOW_PUBLIC_ACCESS: 'true', API_SERVICE_URL: upstream.url, ...env });
+      const deadline = Date.now() + 10_000;
+      while (!server.output().includes('listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const line = JSON.parse(server.output().split('\n').find((l) => l.includes('listening'))!) as { address: string };
+      return { ...server, url: `http://127.0.0.1:${line.address.split(':').at(-1)}` };
+    };
+    const query = (url: string) => fetch(`${url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ flow { id } }"}' });
+
+    it('finishes a request in flight within SHUTDOWN_GRACE_PERIOD, refuses new connections, exits 0', async () => {
+      upstream.respondWith((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"flow":[]}}'), 1000));
+      const server = await started({ SHUTDOWN_GRACE_PERIOD: '10' });
+      const inFlight = query(server.url);
+      await new Promise((r) => setTimeout(r, 300));
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+      await expect(query(server.url)).rejects.toThrow();
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ data: { flow: [] } });
+      expect((await server.exited).code).toBe(0);
+    });
+
+    it('cuts what is still running when the grace period ends, and still exits 0', async () => {
+      upstream.respondWith(() => undefined);
+      const server = await started({ SHUTDOWN_GRACE_PERIOD: '1' });
+      const inFlight = query(server.url).then((r) => r.status, () => 'cut');
+      await new Promise((r) => setTimeout(r, 300));
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      const { code } = await server.exited;
+      expect(code).toBe(0);
+      // One second of grace, not the 120 s upstream timeout: bounded well below it.
+      expect(Date.now() - signalled).toBeLessThan(5000);
+      expect(await inFlight).toBe('cut');
+    });
   });
 });
