@@ -122,6 +122,6 @@ async function cutListeners(kind: DbKind): Promise<void> {
     return;
   }
   const redis = new Redis(REDIS_URL);
-  await redis.client('KILL', 'TYPE', 'pubsub');
+  await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
   redis.disconnect();
 }
