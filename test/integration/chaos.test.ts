@@ -134,8 +134,8 @@ describe('chaos: the key store stops while requests flow', () => {
     const check = knex({ client: 'pg', connection: pg.url });
     try {
       await waitFor(() => proxy.runtime.audit.stats?.()?.queued === 0, 10_000);
-      const [{ n }] = await check('prefect_audit_log').where({ user_id: 'readonly', outcome: 'BLOCKED' }).count<{ n: string }[]>({ n: '*' });
-      expect(Number(n)).toBe(denied);
+      const rows = await check('prefect_audit_log').where({ user_id: 'readonly', outcome: 'BLOCKED' }).count<{ n: string }[]>({ n: '*' });
+      expect(Number(rows[0]?.n)).toBe(denied);
     } finally {
       await check.destroy();
     }
