@@ -2,4 +2,4 @@ export { parseConfig, ConfigError } from './parse-config';
 export type { ParsedConfig } from './parse-config';
 export type { Config, DbConfig, DbType, LogLevel, NetworkConnection } from './types';
 export { LOG_LEVELS } from './types';
-export { variables } from './spec';
+export { variableNames, variables } from './spec';
