@@ -38,20 +38,44 @@ export interface KeyResolver {
 
 export const KEY_ID_LENGTH = 12;
 
-function createPrincipal(userId: string, stored: string, hash: string, options: KeyResolverOptions): Principal {
+/** What a scopes column value grants, compiled once and shared by every key with the same value. */
+interface Grants {
+  readonly jsonPolicy: boolean;
+  readonly scopeList: readonly string[];
+  readonly effectiveScopes: readonly string[];
+  readonly scopes: Principal['scopes'];
+  readonly rateLimit: RateLimitSetting;
+  readonly unknownRoles: readonly string[];
+  readonly malformed: readonly string[];
+}
+
+function compileGrants(stored: string, options: KeyResolverOptions): Grants {
+  // The REST-era original stored a JSON policy (method → path patterns). Guessing its meaning could
+  // open more than intended, so such a key is valid but allowed nothing, and the log says why.
   if (/^\s*[{[]/.test(stored)) {
-    // The REST-era original stored a JSON policy (method → path patterns). Guessing its meaning could
-    // open more than intended, so such a key is valid but allowed nothing, and the log says why.
-    options.warn('scopes are a JSON policy of the original proxy, which is not supported: this key is denied everything; rewrite its scopes (e.g. read/*, role:runner)', { user: userId });
-    return { userId, scopeList: [], effectiveScopes: [], scopes: compileScopes([]), keyId: hash.slice(0, KEY_ID_LENGTH), rateLimit: options.defaultRateLimit };
+    return { jsonPolicy: true, scopeList: [], effectiveScopes: [], scopes: compileScopes([]), rateLimit: options.defaultRateLimit, unknownRoles: [], malformed: [] };
   }
   const scopeList = splitScopes(stored);
   const { scopes: effectiveScopes, unknownRoles } = expandRoles(scopeList, options.roles);
-  if (unknownRoles.length > 0) options.warn('ignoring unknown roles', { user: userId, roles: unknownRoles });
-  const bad = invalidScopes(effectiveScopes);
-  if (bad.length > 0) options.warn('ignoring malformed scopes', { user: userId, scopes: bad });
-  const rateLimit = rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit);
-  return { userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId: hash.slice(0, KEY_ID_LENGTH), rateLimit };
+  return {
+    jsonPolicy: false,
+    scopeList,
+    effectiveScopes,
+    scopes: compileScopes(effectiveScopes),
+    rateLimit: rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit),
+    unknownRoles,
+    malformed: invalidScopes(effectiveScopes),
+  };
+}
+
+function createPrincipal(userId: string, grants: Grants, hash: string, options: KeyResolverOptions): Principal {
+  if (grants.jsonPolicy) {
+    options.warn('scopes are a JSON policy of the original proxy, which is not supported: this key is denied everything; rewrite its scopes (e.g. read/*, role:runner)', { user: userId });
+  }
+  if (grants.unknownRoles.length > 0) options.warn('ignoring unknown roles', { user: userId, roles: grants.unknownRoles });
+  if (grants.malformed.length > 0) options.warn('ignoring malformed scopes', { user: userId, scopes: grants.malformed });
+  const { scopeList, effectiveScopes, scopes, rateLimit } = grants;
+  return { userId, scopeList, effectiveScopes, scopes, keyId: hash.slice(0, KEY_ID_LENGTH), rateLimit };
 }
 
 /** Cached lookups keyed by the key's hash, so the cache never holds a key in clear text. */
@@ -59,6 +83,17 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
   // `false` marks an unknown key (lru-cache does not store null or undefined).
   const cache = new LRUCache<string, Principal | false>({ max: options.max, ttlAutopurge: false });
   const inFlight = new Map<string, Promise<Principal | null>>();
+  // Thousands of keys share a handful of scope values (mostly roles): compiling each once keeps a
+  // full cache small. Bounded, in case every key has scopes of its own.
+  const grantsByValue = new LRUCache<string, Grants>({ max: 1000 });
+  const grantsOf = (stored: string): Grants => {
+    let grants = grantsByValue.get(stored);
+    if (!grants) {
+      grants = compileGrants(stored, options);
+      grantsByValue.set(stored, grants);
+    }
+    return grants;
+  };
   let generation = 0;
 
   const load = async (key: string, hash: string): Promise<Principal | null> => {
@@ -78,7 +113,7 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
       options.warn('API key matches several users; refusing it', { users: [...users] });
     } else if (rows[0]) {
       const row = rows[0];
-      principal = createPrincipal(row.userId, row.scopes, hash, options);
+      principal = createPrincipal(row.userId, grantsOf(row.scopes), hash, options);
     }
     // An eviction while the lookup ran may be a revocation: don't cache what was read before it.
     if (started === generation) {

@@ -54,6 +54,16 @@ describe.each(DB_KINDS)('key store on %s', (kind: DbKind) => {
       expect(principal?.scopeList).toEqual(['query/*', 'mutation/create_flow_run']);
     });
 
+    it('compiles a scopes value once for every key that has it, keeping each key\'s own identity', async () => {
+      const r = resolver();
+      const plain = await r.resolve('plain-key-1');
+      await insertKey(db, { userId: `same-scopes-${db.kind}`, scopes: 'query/*', key: 'same-scopes-key-6', hashed: true });
+      const other = await r.resolve('same-scopes-key-6');
+      expect(other?.userId).toBe(`same-scopes-${db.kind}`);
+      expect(other?.keyId).not.toBe(plain?.keyId);
+      expect(other?.scopes).toBe(plain?.scopes);
+    });
+
     it('refuses a key that two users share', async () => {
       expect(await resolver().resolve('dup-key-5')).toBeNull();
       expect(warnings.join()).toContain('several users');
