@@ -9,7 +9,8 @@ export function microBenchmark(root) {
   const scopes = compileScopes(['query/*', 'mutation/create_flow_run', 'mutation/set_flow_run_states']);
   const cache = createDocumentCache(100_000);
   const small = 'query FlowRuns { flow_run(where: {state: {_eq: "Running"}}) { id name state } }';
-  const big = `query Dashboard { ${Array.from({ length: 180 }, (_, i) => `a${i}: flow_run_aggregate(where: {state: {_eq: "S${i}"}}) { aggregate { count } }`).join(' ')} }`;
+  // A dashboard-like query of 10 KB (the target names 10 KB): 128 aliased aggregate fields.
+  const big = `query Dashboard { ${Array.from({ length: 128 }, (_, i) => `a${i}: flow_run_aggregate(where: {state: {_eq: "S${i}"}}) { aggregate { count } }`).join(' ')} }`;
 
   const time = (iterations, fn) => {
     for (let i = 0; i < Math.min(1000, iterations); i++) fn(i);
