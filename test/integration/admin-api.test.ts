@@ -1,98 +1,86 @@
 import request from 'supertest';
-import { migrateLatest } from '../../src/keys';
-import type { DbKind, TestDatabase } from '../support/databases';
-import { createTestDatabase, insertKey } from '../support/databases';
-import type { TestProxy } from '../support/proxy';
-import { startTestProxy, waitFor } from '../support/proxy';
-import type { RecordingUpstream } from '../support/upstream';
-import { startRecordingUpstream } from '../support/upstream';
+import type { DbKind } from '../support/databases';
+import { waitFor } from '../support/proxy';
+import { useProxyStack } from '../support/stack';
 
 describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
-  let db: TestDatabase;
-  let upstream: RecordingUpstream;
-  let proxy: TestProxy;
+  const stack = useProxyStack({
+    kind,
+    name: `admin_api_${kind}`,
+    migrate: true,
+    env: { AUDIT_FLUSH_INTERVAL: '50' },
+    keys: [
+      { userId: 'root', scopes: '*', key: 'root-key-0001', hashed: true },
+      { userId: 'keyadmin', scopes: 'admin/keys, role:runner', key: 'keyadmin-key-02', hashed: true },
+      { userId: 'auditor', scopes: 'admin/audit', key: 'auditor-key-003', hashed: true },
+      { userId: 'slowadmin', scopes: 'admin/keys, role:runner, rate:50/50', key: 'slowadmin-key-4', hashed: true },
+    ],
+  });
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
   const gql = (key: string) =>
-    request(proxy.url).post('/').set({ 'content-type': 'application/json', ...as(key) }).send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
-
-  beforeAll(async () => {
-    db = await createTestDatabase(kind, `admin_api_${kind}`);
-    await migrateLatest(db.knex, kind);
-    await insertKey(db, { userId: 'root', scopes: '*', key: 'root-key-0001', hashed: true });
-    await insertKey(db, { userId: 'keyadmin', scopes: 'admin/keys, role:runner', key: 'keyadmin-key-02', hashed: true });
-    await insertKey(db, { userId: 'auditor', scopes: 'admin/audit', key: 'auditor-key-003', hashed: true });
-    await insertKey(db, { userId: 'slowadmin', scopes: 'admin/keys, role:runner, rate:50/50', key: 'slowadmin-key-4', hashed: true });
-    upstream = await startRecordingUpstream();
-    proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: upstream.url, AUDIT_FLUSH_INTERVAL: '50' });
-  });
-
-  afterAll(async () => {
-    await proxy.stop();
-    await upstream.close();
-    await db.drop();
-  });
+    request(stack.proxy.url).post('/').set({ 'content-type': 'application/json', ...as(key) }).send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
 
   it('needs admin/keys', async () => {
-    expect((await request(proxy.url).get('/admin/keys')).status).toBe(401);
-    expect((await request(proxy.url).get('/admin/keys').set(as('auditor-key-003'))).status).toBe(403);
-    expect((await request(proxy.url).get('/admin/keys').set(as('keyadmin-key-02'))).status).toBe(200);
+    expect((await request(stack.proxy.url).get('/admin/keys')).status).toBe(401);
+    expect((await request(stack.proxy.url).get('/admin/keys').set(as('auditor-key-003'))).status).toBe(403);
+    expect((await request(stack.proxy.url).get('/admin/keys').set(as('keyadmin-key-02'))).status).toBe(200);
   });
 
   it('creates a key the creator may grant, and refuses one it may not', async () => {
-    const created = await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer', expires: '7d' });
+    const created = await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer', expires: '7d' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ user: 'carol', scopes: 'role:viewer', storage: 'hashed', key: expect.stringMatching(/^pap_/) });
-    const escalate = await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'mallory', scopes: 'mutation/*' });
+    const escalate = await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'mallory', scopes: 'mutation/*' });
     expect(escalate.status).toBe(403);
     expect(escalate.body.detail).toContain('mutation/*');
-    const selfPromote = await request(proxy.url).put('/admin/keys/keyadmin/scopes').set(as('keyadmin-key-02')).send({ role: 'owner' });
+    const selfPromote = await request(stack.proxy.url).put('/admin/keys/keyadmin/scopes').set(as('keyadmin-key-02')).send({ role: 'owner' });
     expect(selfPromote.status).toBe(403);
-    const takeOver = await request(proxy.url).post('/admin/keys/root/rotate').set(as('keyadmin-key-02'));
+    const takeOver = await request(stack.proxy.url).post('/admin/keys/root/rotate').set(as('keyadmin-key-02'));
     expect(takeOver.status).toBe(403);
     expect((await gql('root-key-0001')).status).toBe(200);
-    expect((await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer' })).status).toBe(409);
-    expect((await request(proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'dave', scopes: 42 })).status).toBe(400);
-    expect((await request(proxy.url).get('/admin/keys/nobody').set(as('keyadmin-key-02'))).status).toBe(404);
+    expect((await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer' })).status).toBe(409);
+    expect((await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'dave', scopes: 42 })).status).toBe(400);
+    expect((await request(stack.proxy.url).get('/admin/keys/nobody').set(as('keyadmin-key-02'))).status).toBe(404);
   });
 
   it('lets a rate-limited key grant only limits as tight as its own', async () => {
-    const unlimited = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', role: 'viewer' });
+    const unlimited = await request(stack.proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', role: 'viewer' });
     expect(unlimited.status).toBe(403);
     expect(unlimited.body.detail).toContain('limited to 50/50');
-    const looser = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:100' });
+    const looser = await request(stack.proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:100' });
     expect(looser.status).toBe(403);
-    const tighter = await request(proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:10/20' });
+    const tighter = await request(stack.proxy.url).post('/admin/keys').set(as('slowadmin-key-4')).send({ user: 'fay', scopes: 'role:viewer, rate:10/20' });
     expect(tighter.status).toBe(201);
     expect(tighter.body.scopes).toBe('role:viewer, rate:10/20');
-    expect((await request(proxy.url).post('/admin/keys').set(as('root-key-0001')).send({ user: 'gus', scopes: 'read/*, rate:fast' })).status).toBe(400);
+    expect((await request(stack.proxy.url).post('/admin/keys').set(as('root-key-0001')).send({ user: 'gus', scopes: 'read/*, rate:fast' })).status).toBe(400);
   });
 
   it('revokes at once on this instance, even for a cached key', async () => {
-    const { body } = await request(proxy.url).post('/admin/keys').set(as('root-key-0001')).send({ user: 'erin', role: 'runner' });
+    const { body } = await request(stack.proxy.url).post('/admin/keys').set(as('root-key-0001')).send({ user: 'erin', role: 'runner' });
     expect((await gql(body.key)).status).toBe(200);
-    const revoked = await request(proxy.url).post('/admin/keys/erin/revoke').set(as('root-key-0001'));
+    const revoked = await request(stack.proxy.url).post('/admin/keys/erin/revoke').set(as('root-key-0001'));
     expect(revoked.body).toMatchObject({ user: 'erin', active: false });
     expect((await gql(body.key)).status).toBe(401);
-    const rotated = await request(proxy.url).post('/admin/keys/erin/rotate').set(as('root-key-0001')).send({ expires: '1d' });
+    const rotated = await request(stack.proxy.url).post('/admin/keys/erin/rotate').set(as('root-key-0001')).send({ expires: '1d' });
     expect((await gql(rotated.body.key)).status).toBe(200);
-    expect(proxy.rawLogs()).not.toContain(body.key);
-    expect(proxy.rawLogs()).not.toContain(rotated.body.key);
+    expect(stack.proxy.rawLogs()).not.toContain(body.key);
+    expect(stack.proxy.rawLogs()).not.toContain(rotated.body.key);
   });
 
   it('serves the audit trail as JSON and CSV to admin/audit only', async () => {
     await gql('keyadmin-key-02');
-    await waitFor(() => proxy.runtime.audit.stats?.().written !== undefined && proxy.runtime.audit.stats!().queued === 0, 5000);
+    await waitFor(() => stack.proxy.runtime.audit.stats?.().written !== undefined && stack.proxy.runtime.audit.stats!().queued === 0, 5000);
     await new Promise((r) => setTimeout(r, 200));
-    expect((await request(proxy.url).get('/admin/audit').set(as('keyadmin-key-02'))).status).toBe(403);
-    const json = await request(proxy.url).get('/admin/audit?user=keyadmin&outcome=ALLOWED&since=1h&limit=5').set(as('auditor-key-003'));
+    expect((await request(stack.proxy.url).get('/admin/audit').set(as('keyadmin-key-02'))).status).toBe(403);
+    const json = await request(stack.proxy.url).get('/admin/audit?user=keyadmin&outcome=ALLOWED&since=1h&limit=5').set(as('auditor-key-003'));
     expect(json.status).toBe(200);
     expect(json.body.length).toBeGreaterThan(0);
     expect(json.body.every((r: { user: string; outcome: string }) => r.user === 'keyadmin' && r.outcome === 'ALLOWED')).toBe(true);
-    const csv = await request(proxy.url).get('/admin/audit?format=csv&outcome=BLOCKED').set(as('auditor-key-003'));
+    const csv = await request(stack.proxy.url).get('/admin/audit?format=csv&outcome=BLOCKED').set(as('auditor-key-003'));
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.text.split('\r\n')[0]).toBe('time,requestId,user,outcome,dialect,operation,operationName,permission,status,client,keyId,latencyMs');
     expect(csv.text).toContain('admin/keys');
-    expect((await request(proxy.url).get('/admin/audit?since=yesterday').set(as('auditor-key-003'))).status).toBe(400);
-    expect((await request(proxy.url).get('/admin/audit?limit=0').set(as('auditor-key-003'))).status).toBe(400);
+    expect((await request(stack.proxy.url).get('/admin/audit?since=yesterday').set(as('auditor-key-003'))).status).toBe(400);
+    expect((await request(stack.proxy.url).get('/admin/audit?limit=0').set(as('auditor-key-003'))).status).toBe(400);
   });
 });

@@ -9,6 +9,7 @@ import type { TcpRelay } from '../support/tcp-relay';
 import { startTcpRelay } from '../support/tcp-relay';
 import type { RecordingUpstream } from '../support/upstream';
 import { startRecordingUpstream } from '../support/upstream';
+import { useProxyStack } from '../support/stack';
 
 const query = (url: string, key: string) =>
   request(url).post('/').set({ 'content-type': 'application/json', authorization: `Bearer ${key}` }).send('{"query":"{ flow { id } }"}');
@@ -94,40 +95,30 @@ describe('upstream failures', () => {
 });
 
 describe('ALLOW_PUBLIC_ACCESS', () => {
-  let upstream: RecordingUpstream;
-  let db: TestDatabase;
-  let proxy: TestProxy;
-
-  beforeAll(async () => {
-    upstream = await startRecordingUpstream();
-    db = await createTestDatabase('sqlite', 'public_access');
-    await insertKey(db, { userId: 'reader', scopes: 'query/*', key: 'reader-key-1' });
-    proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: upstream.url, ALLOW_PUBLIC_ACCESS: 'true' });
-  });
-  afterAll(async () => {
-    await proxy.stop();
-    await upstream.close();
-    await db.drop();
+  const stack = useProxyStack({
+    name: 'public_access',
+    keys: [{ userId: 'reader', scopes: 'query/*', key: 'reader-key-1' }],
+    env: { ALLOW_PUBLIC_ACCESS: 'true' },
   });
 
   it('forwards keyless requests and audits their mutations as public', async () => {
-    const res = await request(proxy.url).post('/').set('content-type', 'application/json').send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
+    const res = await request(stack.proxy.url).post('/').set('content-type', 'application/json').send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
     expect(res.status).toBe(200);
-    expect(upstream.received).toHaveLength(1);
-    await waitFor(() => proxy.auditLines().length > 0);
-    expect(proxy.auditLines().at(-1)).toMatchObject({ outcome: 'ALLOWED', user: null, message: expect.stringContaining('for public') });
+    expect(stack.upstream.received).toHaveLength(1);
+    await waitFor(() => stack.proxy.auditLines().length > 0);
+    expect(stack.proxy.auditLines().at(-1)).toMatchObject({ outcome: 'ALLOWED', user: null, message: expect.stringContaining('for public') });
   });
 
   it('still checks requests that carry a key, and still refuses bad keys', async () => {
-    upstream.received.length = 0;
-    const denied = await request(proxy.url).post('/').set({ 'content-type': 'application/json', authorization: 'Bearer reader-key-1' }).send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
+    stack.upstream.received.length = 0;
+    const denied = await request(stack.proxy.url).post('/').set({ 'content-type': 'application/json', authorization: 'Bearer reader-key-1' }).send('{"query":"mutation { create_flow_run(input: {}) { id } }"}');
     expect(denied.status).toBe(403);
-    expect((await query(proxy.url, 'wrong-key')).status).toBe(401);
-    expect(upstream.received).toHaveLength(0);
+    expect((await query(stack.proxy.url, 'wrong-key')).status).toBe(401);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('never opens the admin routes', async () => {
-    expect((await request(proxy.url).post('/cache/reset')).status).toBe(401);
+    expect((await request(stack.proxy.url).post('/cache/reset')).status).toBe(401);
   });
 });
 

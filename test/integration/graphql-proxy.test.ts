@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import type { TestDatabase } from '../support/databases';
-import { createTestDatabase, insertKey } from '../support/databases';
-import type { TestProxy } from '../support/proxy';
-import { startTestProxy, waitFor } from '../support/proxy';
-import type { RecordingUpstream } from '../support/upstream';
-import { echoGraphQL, startRecordingUpstream } from '../support/upstream';
+import { insertKey } from '../support/databases';
+import { waitFor } from '../support/proxy';
+import { useProxyStack } from '../support/stack';
+import { echoGraphQL } from '../support/upstream';
 
 const READER = 'reader-key-0001';
 const OPERATOR = 'operator-key-0002';
@@ -14,34 +12,26 @@ const DEVOPS = 'devops-key-0003';
 const EXPIRED = 'expired-key-0004';
 const ADMIN = 'admin-key-0005';
 
-let upstream: RecordingUpstream;
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  upstream = await startRecordingUpstream();
-  db = await createTestDatabase('sqlite', 'graphql_proxy');
-  await insertKey(db, { userId: 'reader', scopes: 'query/*', key: READER, hashed: true });
-  await insertKey(db, { userId: 'operator', scopes: 'query/*, mutation/create_flow_run, mutation/cancel_flow_run, mutation/set_flow_run_states', key: OPERATOR });
-  await insertKey(db, { userId: 'devops', scopes: 'query/* mutation/*', key: DEVOPS, hashed: true });
-  await insertKey(db, { userId: 'expired', scopes: '*', key: EXPIRED, expiresInSeconds: -60 });
-  await insertKey(db, { userId: 'admin', scopes: 'admin/*', key: ADMIN, hashed: true });
-  proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: `${upstream.url}/base`, BODY_LIMIT: '1mb' });
-});
-
-afterAll(async () => {
-  await proxy.stop();
-  await upstream.close();
-  await db.drop();
+const stack = useProxyStack({
+  name: 'graphql_proxy',
+  upstreamPath: '/base',
+  env: { BODY_LIMIT: '1mb' },
+  keys: [
+    { userId: 'reader', scopes: 'query/*', key: READER, hashed: true },
+    { userId: 'operator', scopes: 'query/*, mutation/create_flow_run, mutation/cancel_flow_run, mutation/set_flow_run_states', key: OPERATOR },
+    { userId: 'devops', scopes: 'query/* mutation/*', key: DEVOPS, hashed: true },
+    { userId: 'expired', scopes: '*', key: EXPIRED, expiresInSeconds: -60 },
+    { userId: 'admin', scopes: 'admin/*', key: ADMIN, hashed: true },
+  ],
 });
 
 beforeEach(() => {
-  upstream.received.length = 0;
-  upstream.respondWith(echoGraphQL);
+  stack.upstream.received.length = 0;
+  stack.upstream.respondWith(echoGraphQL);
 });
 
 const post = (path: string, key: string | null, body: unknown) => {
-  const r = request(proxy.url).post(path).set('content-type', 'application/json');
+  const r = request(stack.proxy.url).post(path).set('content-type', 'application/json');
   if (key) r.set('authorization', `Bearer ${key}`);
   return r.send(JSON.stringify(body));
 };
@@ -55,10 +45,10 @@ describe('authentication', () => {
     ['the UI without a key', { 'x-prefect-user-id': 'null' }],
     ['an unsupported scheme', { authorization: `Token ${READER}` }],
   ])('%s gets 401 and nothing is forwarded', async (_name, headers) => {
-    const res = await request(proxy.url).post('/').set({ 'content-type': 'application/json', ...headers }).send('{"query":"{ flow { id } }"}');
+    const res = await request(stack.proxy.url).post('/').set({ 'content-type': 'application/json', ...headers }).send('{"query":"{ flow { id } }"}');
     expect(res.status).toBe(401);
     expect(res.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it.each([
@@ -67,10 +57,10 @@ describe('authentication', () => {
     ['X-Prefect-User-ID', { 'x-prefect-user-id': READER }],
     ['Basic', { authorization: `Basic ${Buffer.from(`me:${READER}`).toString('base64')}` }],
   ])('%s is accepted and never forwarded', async (_name, headers) => {
-    const res = await request(proxy.url).post('/').set({ 'content-type': 'application/json', ...headers }).send('{"query":"{ flow { id } }"}');
+    const res = await request(stack.proxy.url).post('/').set({ 'content-type': 'application/json', ...headers }).send('{"query":"{ flow { id } }"}');
     expect(res.status).toBe(200);
-    expect(upstream.received).toHaveLength(1);
-    const sent = upstream.received[0]!;
+    expect(stack.upstream.received).toHaveLength(1);
+    const sent = stack.upstream.received[0]!;
     expect(sent.headers.authorization).toBeUndefined();
     expect(sent.headers['x-prefect-user-id']).toBeUndefined();
     expect(JSON.stringify(sent.headers)).not.toContain(READER);
@@ -81,11 +71,11 @@ describe('authentication', () => {
 describe('forwarding', () => {
   it('forwards the re-serialized body to the same path under the upstream base path, without the query string', async () => {
     const raw = '{"query":"query { flow { id } }","variables":"null","query2":1,"extensions":{"x":1}}';
-    const res = await request(proxy.url).post('/graphql?query=mutation%7Bdelete_tenant%7D').set({ 'content-type': 'application/json', authorization: `Bearer ${READER}`, 'x-prefect-core-version': '1.4.1' }).send(raw);
+    const res = await request(stack.proxy.url).post('/graphql?query=mutation%7Bdelete_tenant%7D').set({ 'content-type': 'application/json', authorization: `Bearer ${READER}`, 'x-prefect-core-version': '1.4.1' }).send(raw);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ data: { echo: 'single' } });
     expect(res.headers['x-upstream']).toBe('yes');
-    const sent = upstream.received[0]!;
+    const sent = stack.upstream.received[0]!;
     expect(sent.method).toBe('POST');
     expect(sent.url).toBe('/base/graphql');
     expect(JSON.parse(sent.body)).toEqual({ query: 'query { flow { id } }', variables: 'null' });
@@ -95,13 +85,13 @@ describe('forwarding', () => {
 
   it('forwards a body with duplicate keys as the one it checked', async () => {
     const raw = '{"query":"mutation { delete_tenant(input: {}) { success } }","query":"{ flow { id } }"}';
-    const res = await request(proxy.url).post('/').set({ 'content-type': 'application/json', authorization: `Bearer ${READER}` }).send(raw);
+    const res = await request(stack.proxy.url).post('/').set({ 'content-type': 'application/json', authorization: `Bearer ${READER}` }).send(raw);
     expect(res.status).toBe(200);
-    expect(JSON.parse(upstream.received[0]!.body)).toEqual({ query: '{ flow { id } }' });
+    expect(JSON.parse(stack.upstream.received[0]!.body)).toEqual({ query: '{ flow { id } }' });
   });
 
   it('passes upstream errors through', async () => {
-    upstream.respondWith((_req, res) => {
+    stack.upstream.respondWith((_req, res) => {
       res.statusCode = 400;
       res.setHeader('content-type', 'application/json');
       res.end('{"errors":[{"message":"upstream says no"}]}');
@@ -128,7 +118,7 @@ describe('authorization of single requests', () => {
     expect(res.status).toBe(403);
     expect(res.body.errors[0].extensions.code).toBe('FORBIDDEN');
     for (const m of missing) expect(res.body.errors[0].message).toContain(m);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it.each([
@@ -139,7 +129,7 @@ describe('authorization of single requests', () => {
   ])('%s is forwarded', async (_name, key, query) => {
     const res = await post('/', key, { query });
     expect(res.status).toBe(200);
-    expect(JSON.parse(upstream.received[0]!.body).query).toBe(query);
+    expect(JSON.parse(stack.upstream.received[0]!.body).query).toBe(query);
   });
 });
 
@@ -153,8 +143,8 @@ describe('batches', () => {
     ];
     const res = await post('/', OPERATOR, batch);
     expect(res.status).toBe(200);
-    expect(upstream.received).toHaveLength(1);
-    expect(JSON.parse(upstream.received[0]!.body).map((i: { operationName: string }) => i.operationName)).toEqual(['Flows', 'Projects', 'Run']);
+    expect(stack.upstream.received).toHaveLength(1);
+    expect(JSON.parse(stack.upstream.received[0]!.body).map((i: { operationName: string }) => i.operationName)).toEqual(['Flows', 'Projects', 'Run']);
     expect(res.body).toHaveLength(4);
     expect(res.body[0]).toEqual({ data: { echo: 'Flows' } });
     expect(res.body[1].errors[0].extensions.code).toBe('FORBIDDEN');
@@ -168,7 +158,7 @@ describe('batches', () => {
     expect(res.status).toBe(403);
     expect(res.body).toHaveLength(2);
     expect(res.body.every((r: { errors: Array<{ extensions: { code: string } }> }) => r.errors[0]!.extensions.code === 'FORBIDDEN')).toBe(true);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('streams a fully allowed batch unchanged', async () => {
@@ -180,45 +170,45 @@ describe('batches', () => {
   it('refuses a batch with an invalid item as a whole', async () => {
     const res = await post('/', DEVOPS, [{ query: '{ flow { id } }' }, { query: '{ ' }]);
     expect(res.status).toBe(400);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 });
 
 describe('requests that are not GraphQL over JSON POST', () => {
   it.each([
-    ['GET with a query string', () => request(proxy.url).get('/?query=%7Bflow%7Bid%7D%7D').set('authorization', `Bearer ${DEVOPS}`), 405],
-    ['PUT', () => request(proxy.url).put('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send('{"query":"{ x }"}'), 405],
-    ['form-encoded POST', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/x-www-form-urlencoded' }).send('query=%7Bx%7D'), 415],
-    ['application/graphql', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/graphql' }).send('{ x }'), 415],
-    ['multipart', () => request(proxy.url).post('/').set('authorization', `Bearer ${DEVOPS}`).field('operations', '{"query":"{ x }"}'), 415],
-    ['a gzip body', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }).send(gzipSync('{"query":"{ x }"}')), 415],
+    ['GET with a query string', () => request(stack.proxy.url).get('/?query=%7Bflow%7Bid%7D%7D').set('authorization', `Bearer ${DEVOPS}`), 405],
+    ['PUT', () => request(stack.proxy.url).put('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send('{"query":"{ x }"}'), 405],
+    ['form-encoded POST', () => request(stack.proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/x-www-form-urlencoded' }).send('query=%7Bx%7D'), 415],
+    ['application/graphql', () => request(stack.proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/graphql' }).send('{ x }'), 415],
+    ['multipart', () => request(stack.proxy.url).post('/').set('authorization', `Bearer ${DEVOPS}`).field('operations', '{"query":"{ x }"}'), 415],
+    ['a gzip body', () => request(stack.proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }).send(gzipSync('{"query":"{ x }"}')), 415],
     ['a hash-only persisted query', () => post('/', DEVOPS, { extensions: { persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } } }), 400],
-    ['malformed JSON', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send('{"query":'), 400],
+    ['malformed JSON', () => request(stack.proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send('{"query":'), 400],
     ['null', () => post('/', DEVOPS, null), 400],
     ['a string', () => post('/', DEVOPS, 'query { flow { id } }'), 400],
     ['a number', () => post('/', DEVOPS, 42), 400],
     ['a non-string query', () => post('/', DEVOPS, { query: ['{ flow { id } }'] }), 400],
     ['a syntax error', () => post('/', DEVOPS, { query: '{ flow { id }' }), 400],
     ['a deeply nested document', () => post('/', DEVOPS, { query: `{ ${'a { '.repeat(30000)}b${' }'.repeat(30000)} }` }), 400],
-    ['deeply nested JSON', () => request(proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send(`{"query":"{ x }","variables":${'['.repeat(100000)}${']'.repeat(100000)}}`), 400],
+    ['deeply nested JSON', () => request(stack.proxy.url).post('/').set({ authorization: `Bearer ${DEVOPS}`, 'content-type': 'application/json' }).send(`{"query":"{ x }","variables":${'['.repeat(100000)}${']'.repeat(100000)}}`), 400],
     ['a body over the limit', () => post('/', DEVOPS, { query: `{ flow { id } } # ${'x'.repeat(1_100_000)}` }), 413],
   ])('%s is refused and not forwarded', async (_name, send, status) => {
     const res = await send();
     expect(res.status).toBe(status);
     expect(res.body.errors[0].message).toEqual(expect.any(String));
     expect(res.text).not.toMatch(/at .*\.(js|ts):\d+/);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('answers CORS preflights without a key', async () => {
-    const res = await request(proxy.url).options('/graphql').set({ origin: 'http://ui.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-prefect-user-id,content-type' });
+    const res = await request(stack.proxy.url).options('/graphql').set({ origin: 'http://ui.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-prefect-user-id,content-type' });
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('*');
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('is still healthy after all of that', async () => {
-    expect((await request(proxy.url).get('/healthcheck')).text).toBe('All OK');
+    expect((await request(stack.proxy.url).get('/healthcheck')).text).toBe('All OK');
   });
 });
 
@@ -227,7 +217,7 @@ describe('Prefect 1 Cloud login emulation', () => {
     const res = await post('/', OPERATOR, { query: 'query {\n auth_info {\n tenant_id user_id \n}\n}', variables: 'null' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ data: { auth_info: { tenant_id: '2b9d0c55-0f49-4ac2-9a5f-6a1f0e5c1d11', user_id: 'operator' } } });
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it.each([
@@ -236,7 +226,7 @@ describe('Prefect 1 Cloud login emulation', () => {
   ])('answers tenant %s', async (_name, query) => {
     const res = await post('/', READER, { query, variables: 'null' });
     expect(res.body.data.tenant).toEqual([{ id: '2b9d0c55-0f49-4ac2-9a5f-6a1f0e5c1d11', name: 'Default', slug: 'default' }]);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('needs a valid key', async () => {
@@ -246,30 +236,30 @@ describe('Prefect 1 Cloud login emulation', () => {
   it('is not fooled by the words in a comment', async () => {
     const res = await post('/', READER, { query: '# auth_info tenant(where\nmutation { delete_tenant(input: {}) { success } }' });
     expect(res.status).toBe(403);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 });
 
 describe('audit trail', () => {
   it('records allowed mutations and blocked operations, never the key', async () => {
-    proxy.logs.length = 0;
+    stack.proxy.logs.length = 0;
     await post('/', OPERATOR, { query: 'mutation CreateFlowRun($input: X) { create_flow_run(input: $input) { id } }', variables: { input: { secret: 'p4ss' } } });
     await post('/', READER, { query: 'mutation { delete_project(input: {}) { success } }' });
     await post('/', READER, { query: '{ flow { id } }' });
-    await waitFor(() => proxy.auditLines().length >= 2);
-    const audit = proxy.auditLines();
+    await waitFor(() => stack.proxy.auditLines().length >= 2);
+    const audit = stack.proxy.auditLines();
     expect(audit).toHaveLength(2);
     expect(audit[0]).toMatchObject({ outcome: 'ALLOWED', user: 'operator', operationType: 'mutation', operationName: 'CreateFlowRun', fields: ['create_flow_run'], permissions: ['mutation/create_flow_run'], status: 200, client: expect.any(String), requestId: expect.any(String), keyId: expect.stringMatching(/^[0-9a-f]{12}$/) });
     expect(String(audit[0]!.message)).toMatch(/^PREFECT_AUDIT_TRAIL: ALLOWED mutation create_flow_run for operator/);
     expect(audit[1]).toMatchObject({ outcome: 'BLOCKED', user: 'reader', fields: ['delete_project'], permissions: ['mutation/delete_project'], status: 403 });
-    const raw = proxy.rawLogs();
+    const raw = stack.proxy.rawLogs();
     for (const secret of [OPERATOR, READER, 'p4ss']) expect(raw).not.toContain(secret);
   });
 });
 
 describe('admin routes', () => {
   it('keeps /healthcheck public', async () => {
-    const res = await request(proxy.url).get('/healthcheck');
+    const res = await request(stack.proxy.url).get('/healthcheck');
     expect(res.status).toBe(200);
   });
 
@@ -279,7 +269,7 @@ describe('admin routes', () => {
     ['DELETE', `/cache/${READER}`],
   ])('%s %s needs a key (401) with an admin scope (403), and is never forwarded', async (method, path) => {
     const call = (key?: string) => {
-      const r = method === 'POST' ? request(proxy.url).post(path) : request(proxy.url).delete(path);
+      const r = method === 'POST' ? request(stack.proxy.url).post(path) : request(stack.proxy.url).delete(path);
       return key ? r.set('authorization', `Bearer ${key}`) : r;
     };
     expect((await call()).status).toBe(401);
@@ -287,24 +277,24 @@ describe('admin routes', () => {
     expect(denied.status).toBe(403);
     expect(denied.body.detail).toContain('admin/');
     expect((await call(ADMIN)).status).toBe(200);
-    expect(upstream.received).toHaveLength(0);
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('refuses an unknown log level', async () => {
-    const res = await request(proxy.url).post('/logs/loud').set('authorization', `Bearer ${ADMIN}`);
+    const res = await request(stack.proxy.url).post('/logs/loud').set('authorization', `Bearer ${ADMIN}`);
     expect(res.status).toBe(400);
   });
 
   it('evicts a key from the cache at once', async () => {
     const key = 'short-lived-key-0006';
-    await insertKey(db, { userId: 'temp', scopes: 'query/*', key, hashed: true });
+    await insertKey(stack.db, { userId: 'temp', scopes: 'query/*', key, hashed: true });
     expect((await post('/', key, { query: '{ flow { id } }' })).status).toBe(200);
-    await db.knex('prefect_api_keys').where({ user_id: 'temp' }).delete();
+    await stack.db.knex('prefect_api_keys').where({ user_id: 'temp' }).delete();
     // Still cached: the original's behaviour, and why eviction exists.
     expect((await post('/', key, { query: '{ flow { id } }' })).status).toBe(200);
-    const res = await request(proxy.url).delete(`/cache/${key}`).set('authorization', `Bearer ${ADMIN}`);
+    const res = await request(stack.proxy.url).delete(`/cache/${key}`).set('authorization', `Bearer ${ADMIN}`);
     expect(res.body.evicted).toBe(true);
     expect((await post('/', key, { query: '{ flow { id } }' })).status).toBe(401);
-    expect(proxy.rawLogs()).not.toContain(key);
+    expect(stack.proxy.rawLogs()).not.toContain(key);
   });
 });
