@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seedKeyStore } from './lib/keystore.mjs';
+import { keyLookupLatency, seedKeyStore } from './lib/keystore.mjs';
 import { microBenchmark } from './lib/micro.mjs';
 import { plot } from './lib/plot.mjs';
 import { ensureCommand, freePort, startNginx, startNode } from './lib/processes.mjs';
@@ -15,6 +15,9 @@ import { runWrk } from './lib/wrk.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+// Unrecorded load before each measured run, for both the floor and the proxy: without it the first
+// second's JIT compilation and connection set-up land in the p99.
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const KEYS = 100_000;
 const SERVER_AUTH = 'bench-server-secret';
 const auth = { authorization: 'Bearer benchkey-1', 'content-type': 'application/json' };
@@ -45,14 +48,16 @@ console.log('seeding the key store');
 const store = seedKeyStore(root, 'pap_bench', KEYS);
 const nginx = await startNginx();
 const eventSink = await startEventSink(SERVER_AUTH);
-const ports = { floor: await freePort(), graphql: await freePort(), rest: await freePort(), events: await freePort(), cold: await freePort() };
+const ports = { floor: await freePort(), graphql: await freePort(), rest: await freePort(), events: await freePort(), cold: await freePort(), coldMetrics: await freePort(), undiciFloor: await freePort() };
 const common = { HOST: '127.0.0.1', DATABASE_URL: store.url, LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'production', AUDIT_DB: 'true' };
 const floor = await startNode(join(root, 'bench/lib/floor-proxy.mjs'), [], { TARGET: nginx.url, PORT: String(ports.floor) }, `http://127.0.0.1:${ports.floor}/`);
 const graphql = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.graphql), API_SERVICE_URL: nginx.url }, `http://127.0.0.1:${ports.graphql}/healthcheck`);
 const rest = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.rest), API_KIND: 'rest', API_SERVICE_URL: nginx.url, UPSTREAM_AUTH_STRING: SERVER_AUTH }, `http://127.0.0.1:${ports.rest}/healthcheck`);
 const events = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.events), API_KIND: 'rest', API_SERVICE_URL: eventSink.url, UPSTREAM_AUTH_STRING: SERVER_AUTH }, `http://127.0.0.1:${ports.events}/healthcheck`);
 // A process of its own for the cold keys, so its memory shows what 100,000 keys cost, not the 200 KB scenario.
-const coldProxy = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.cold), API_SERVICE_URL: nginx.url }, `http://127.0.0.1:${ports.cold}/healthcheck`);
+const coldProxy = await startNode(join(root, 'dist/server.js'), [], { ...common, PORT: String(ports.cold), METRICS_PORT: String(ports.coldMetrics), API_SERVICE_URL: nginx.url }, `http://127.0.0.1:${ports.cold}/healthcheck`);
+// The same bare pass-through built on undici (the HTTP client the proxy uses): a reference, not the floor.
+const undiciFloor = await startNode(join(root, 'bench/lib/floor-proxy-undici.mjs'), [], { TARGET: nginx.url, PORT: String(ports.undiciFloor) }, `http://127.0.0.1:${ports.undiciFloor}/`);
 const at = (port) => `http://127.0.0.1:${port}`;
 
 const scenarios = [
@@ -68,11 +73,20 @@ const scenarios = [
 const rows = [];
 for (const s of scenarios) {
   const options = { seconds: SECONDS, connections: s.connections ?? 32 };
-  const floorRun = s.noFloor ? null : await runWrk(at(ports.floor), s.request, options);
-  const run = await runWrk(s.url, s.request, options);
+  const warmup = { ...options, seconds: WARMUP };
+  const measure = async (url) => {
+    if (WARMUP > 0) await runWrk(url, s.request, warmup);
+    return runWrk(url, s.request, options);
+  };
+  const floorRun = s.noFloor ? null : await measure(at(ports.floor));
+  const run = await measure(s.url);
   rows.push({ name: s.name, rps: run.rps, p50: run.p50, p99: run.p99, errors: run.errors, floorRps: floorRun?.rps ?? null, floorP50: floorRun?.p50 ?? null, floorP99: floorRun?.p99 ?? null, ratio: floorRun ? run.rps / floorRun.rps : null });
   console.log(s.name, JSON.stringify(rows.at(-1)));
 }
+
+const undiciRef = await runWrk(at(ports.undiciFloor), scenarios[0].request, { seconds: WARMUP, connections: 32 })
+  .then(() => runWrk(at(ports.undiciFloor), scenarios[0].request, { seconds: SECONDS, connections: 32 }));
+console.log('undici pass-through', JSON.stringify(undiciRef));
 
 // Cold keys: every request a different key, until 100,000 distinct keys have been seen.
 const coldSeconds = Math.max(SECONDS, Number(process.env.BENCH_COLD_SECONDS ?? 130));
@@ -81,13 +95,14 @@ rows.push({ name: 'Cold keys (100k-row table)', rps: cold.rps, p50: cold.p50, p9
 console.log('cold', JSON.stringify(cold));
 const coldDistinct = Math.min(KEYS, cold.requests);
 const rssAfterCold = coldProxy.rssMb();
+const lookups = await keyLookupLatency(`http://127.0.0.1:${ports.coldMetrics}/metrics`);
 const rssGraphqlAfterAll = graphql.rssMb();
 
 const eventsPerSecond = await sendEvents(`ws://127.0.0.1:${ports.events}/api/events/in`, 'benchkey-1', 50_000, eventSink);
 const eventsDirect = await sendEvents(`${eventSink.url.replace('http', 'ws')}/api/events/in`, SERVER_AUTH, 50_000, eventSink);
 const micro = microBenchmark(root);
 
-await Promise.all([floor.stop(), graphql.stop(), rest.stop(), events.stop(), coldProxy.stop()]);
+await Promise.all([floor.stop(), undiciFloor.stop(), graphql.stop(), rest.stop(), events.stop(), coldProxy.stop()]);
 nginx.stop();
 eventSink.stop();
 
@@ -101,7 +116,7 @@ const table = [
 ].join('\n');
 const markdown = `# Benchmark results
 
-${machine}. Generated by \`npm run bench\` (${SECONDS} s per scenario, 32 connections, one wrk thread, one proxy process,
+${machine}. Generated by \`npm run bench\` (${SECONDS} s per scenario after ${WARMUP} s of unrecorded warm-up, 32 connections, one wrk thread, one proxy process,
 nginx with one worker as the upstream, PostgreSQL key store with ${KEYS.toLocaleString('en')} keys). The floor is a bare
 Node.js pass-through proxy with a keep-alive agent, measured in the same run with the same request.
 
@@ -109,8 +124,10 @@ ${table}
 
 - Cold keys: ${coldDistinct.toLocaleString('en')} distinct keys looked up, each request a different key (cache misses; wrk stops
   sending after ${KEYS.toLocaleString('en')}, so the req/s of that row is requests over the whole ${coldSeconds} s window); key lookup plan: \`${store.plan}\`.
+- Key store lookups during the cold-key run (the proxy's \`key_store_lookup_seconds\` histogram, pool wait included): ${lookups.count.toLocaleString('en')} lookups, ${lookups.within5ms.toFixed(2)} % within 5 ms, p99 ${lookups.p99Text}.
 - Resident memory after ${coldDistinct.toLocaleString('en')} distinct keys (a proxy process that served only the cold-key run): ${rssAfterCold} MB.
   The GraphQL proxy that ran every other GraphQL scenario (including the 200 KB documents): ${rssGraphqlAfterAll} MB.
+- Reference: the same bare pass-through built on undici (the HTTP client the proxy uses) answers the small GraphQL query at ${undiciRef.rps.toFixed(0)} req/s, p99 ${undiciRef.p99.toFixed(2)} ms. The floor stays the \`http.Agent\` pass-through issue 6 defines.
 - Websocket \`/api/events/in\`: ${eventsPerSecond.toLocaleString('en')} events/s through the proxy; ${eventsDirect.toLocaleString('en')} events/s straight to the stand-in server.
 - Authorization decision alone: ${micro.cachedUs.toFixed(2)} µs for a cached document; ${micro.parse10kbUs.toFixed(1)} µs to parse and check a ${(micro.bigBytes / 1024).toFixed(1)} KB document.
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyApp } from './app';
@@ -60,7 +61,8 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const proxy = createApp({ config, logger: log, resolver, audit, db, store, rate, metrics, draining: () => draining });
 
-  const server = proxy.app.listen(config.port, config.host);
+  const server = http.createServer(proxy.handler);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

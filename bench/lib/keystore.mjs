@@ -24,3 +24,14 @@ export function seedKeyStore(root, database, count) {
     "EXPLAIN SELECT user_id FROM prefect_api_keys WHERE api_key IN ('a', 'sha256:b')"]).toString();
   return { url, plan: plan.trim().split('\n')[0] };
 }
+
+/** p99 and share within 5 ms of key store lookups, from a proxy's Prometheus histogram. */
+export async function keyLookupLatency(metricsUrl) {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets = [...text.matchAll(/^prefect_auth_proxy_key_store_lookup_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)]
+    .map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const count = buckets.at(-1)?.count ?? 0;
+  const within5ms = count ? ((buckets.find((b) => b.le === 0.005)?.count ?? 0) / count) * 100 : 0;
+  const p99 = buckets.find((b) => b.count >= count * 0.99);
+  return { count, within5ms, p99Text: !p99 ? 'n/a' : p99.le === Infinity ? 'over 5 s' : `≤ ${p99.le * 1000} ms (histogram bucket)` };
+}

@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 
 /** A key is always required on admin routes, whatever ALLOW_PUBLIC_ACCESS says; every attempt is audited. */
 export function createRequireScope(resolver: KeyResolver, logger: Logger, rate?: RateGuard): (permission: Permission) => RequestHandler[] {
-  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false, ...(rate ? { rate } : {}) });
+  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false, auditRouteOnly: true, ...(rate ? { rate } : {}) });
   return (permission) => [keyRequired, requirePermission(permission)];
 }
 

@@ -1,34 +1,29 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestScope } from '../http/request-scope';
 import { scopeOf } from '../http/request-scope';
 import type { AuditDecision, AuditSink } from './types';
 
 /** Notes a decision about this request; it is recorded once the response has ended. */
-export function recordDecision(req: Request, decision: AuditDecision): void {
+export function recordDecision(req: IncomingMessage, decision: AuditDecision): void {
   scopeOf(req).auditDecisions.push(decision);
 }
 
 /** Completes the request's decisions with the status and latency the client saw, then records them. */
-export function auditOnFinish(sink: AuditSink): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    res.once('close', () => {
-      const scope = scopeOf(req);
-      if (scope.auditDecisions.length === 0) return;
-      const status = res.headersSent ? res.statusCode : 0;
-      const latencyMs = performance.now() - scope.startedAt;
-      const time = new Date();
-      for (const decision of scope.auditDecisions) {
-        sink.record({
-          ...decision,
-          time,
-          requestId: scope.id,
-          user: scope.principal?.userId ?? null,
-          keyId: scope.principal?.keyId ?? null,
-          client: scope.client,
-          status,
-          latencyMs,
-        });
-      }
+export function auditFinishedRequest(sink: AuditSink, scope: RequestScope, res: ServerResponse): void {
+  if (scope.auditDecisions.length === 0) return;
+  const status = res.headersSent ? res.statusCode : 0;
+  const latencyMs = performance.now() - scope.startedAt;
+  const time = new Date();
+  for (const decision of scope.auditDecisions) {
+    sink.record({
+      ...decision,
+      time,
+      requestId: scope.id,
+      user: scope.principal?.userId ?? null,
+      keyId: scope.principal?.keyId ?? null,
+      client: scope.client,
+      status,
+      latencyMs,
     });
-    next();
-  };
+  }
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KeyResolver } from '../keys';
 import { KeyStoreUnavailableError, readCredential } from '../keys';
@@ -17,6 +18,8 @@ export interface AuthenticateOptions {
   /** Let keyless requests through as the public principal (ALLOW_PUBLIC_ACCESS). Never for admin routes. */
   readonly allowPublic: boolean;
   readonly rate?: RateGuard;
+  /** Audit the route label, not the path: the proxy's own paths may carry a key (`DELETE /cache/:key`). */
+  readonly auditRouteOnly?: boolean;
 }
 
 /** Per-key rate limits; keys without a limit skip them. */
@@ -29,14 +32,17 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="prefect-auth-proxy"' };
 
-/** Turns the request's credential into a principal, or answers 401 (no or bad key) / 503 (store down). */
-export function authenticate(options: AuthenticateOptions): RequestHandler {
+/** Answers the request itself and returns false (401 no or bad key, 429, 503 store down), or returns true with the principal set. */
+export type Authenticator = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** Turns the request's credential into the scope's principal. */
+export function createAuthenticator(options: AuthenticateOptions): Authenticator {
   const { resolver, logger, dialect, allowPublic } = options;
-  return async (req: Request, res: Response, next: NextFunction) => {
+  return async (req, res) => {
     const scope = scopeOf(req);
     const credential = readCredential(req.headers);
     if (credential.kind === 'none') {
-      if (allowPublic) return next();
+      if (allowPublic) return true;
       return reject(res, 'an API key is required: send "Authorization: Bearer <key>"');
     }
     if (credential.kind === 'invalid') return reject(res, credential.reason);
@@ -52,26 +58,37 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
         if (!verdict.allowed) {
           options.rate.onRateLimited?.(dialect);
           // A refused write is a blocked mutation: it goes to the audit trail like any other.
-          if (!READS.has(req.method)) {
+          if (!READS.has(req.method ?? '')) {
             recordDecision(req, {
-              outcome: 'BLOCKED', dialect, operationType: req.method, operationName: 'rate limit',
-              fields: [req.path], permissions: [`rate:${formatRateLimit(principal.rateLimit)}`],
+              outcome: 'BLOCKED', dialect, operationType: req.method ?? '', operationName: 'rate limit',
+              fields: [options.auditRouteOnly ? (scope.route ?? 'admin') : scope.path], permissions: [`rate:${formatRateLimit(principal.rateLimit)}`],
             });
           }
-          return sendError(res, new ProxyError('TOO_MANY_REQUESTS',
+          sendError(res, new ProxyError('TOO_MANY_REQUESTS',
             `API key of user ${principal.userId} exceeded its rate limit of ${formatRateLimit(principal.rateLimit)} requests/s; retry in ${verdict.retryAfterS} s`,
             { 'Retry-After': String(verdict.retryAfterS) }), dialect);
+          return false;
         }
       }
-      next();
+      return true;
     } catch (err) {
-      if (!(err instanceof KeyStoreUnavailableError)) return next(err);
+      if (!(err instanceof KeyStoreUnavailableError)) throw err;
       logger.error('key lookup failed', { requestId: scope.id, reason: err.reason });
       sendError(res, new ProxyError('SERVICE_UNAVAILABLE', 'the API key store is unavailable; try again shortly', { 'Retry-After': '5' }), dialect);
+      return false;
     }
   };
 
-  function reject(res: Response, message: string): void {
+  function reject(res: ServerResponse, message: string): false {
     sendError(res, new ProxyError('UNAUTHENTICATED', message, CHALLENGE), dialect);
+    return false;
   }
+}
+
+/** The same check as Express middleware, for the proxy's own routes. */
+export function authenticate(options: AuthenticateOptions): RequestHandler {
+  const check = createAuthenticator(options);
+  return (req: Request, res: Response, next: NextFunction) => {
+    check(req, res).then((ok) => (ok ? next() : undefined), next);
+  };
 }

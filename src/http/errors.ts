@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 
 export type ErrorCode =
   | 'BAD_REQUEST'
@@ -72,13 +73,23 @@ function reasonPhrase(err: ProxyError): string {
   return `${STATUS_TEXT[err.status] ?? 'Error'} (${detail})`;
 }
 
-export function sendError(res: Response, err: ProxyError, dialect: Dialect): void {
+export function sendError(res: ServerResponse, err: ProxyError, dialect: Dialect): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.statusMessage = reasonPhrase(err);
-  res.status(err.status).set(err.headers).json(errorBody(err, dialect));
+  sendJson(res, err.status, errorBody(err, dialect), err.headers);
+}
+
+/** A JSON answer written by the proxy itself, as Express's `res.json` would write it. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', payload.length);
+  res.end(payload);
 }
 
 /** Maps body-parser failures (they carry `type` and `status`) to client errors. */

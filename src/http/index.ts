@@ -1,7 +1,7 @@
-export { authenticate } from './authenticate';
+export { authenticate, createAuthenticator } from './authenticate';
 export type { AuthenticateOptions } from './authenticate';
-export { bodyErrorHandler, errorBody, fromBodyParserError, graphqlError, ProxyError, sendError } from './errors';
+export { bodyErrorHandler, errorBody, fromBodyParserError, graphqlError, ProxyError, sendError, sendJson } from './errors';
 export type { Dialect, ErrorCode } from './errors';
-export { requestContext, scopeOf } from './request-scope';
+export { beginRequest, compileTrust, scopeOf } from './request-scope';
 export type { BatchSplice, RequestScope } from './request-scope';
-export { requestLog } from './request-log';
+export { logRequestOnFinish } from './request-log';

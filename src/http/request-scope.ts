@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyAddr from 'proxy-addr';
 import type { AuditDecision } from '../audit/types';
 import type { Principal } from '../keys';
 
@@ -9,6 +10,8 @@ export interface RequestScope {
   readonly startedAt: number;
   /** Client address: the socket's, or the one `X-Forwarded-For` gives when TRUST_PROXY allows it. */
   readonly client: string;
+  /** The request target's path without the query: as sent, then as normalized by the REST dialect. */
+  path: string;
   /** Who is calling; null only for keyless requests let through by ALLOW_PUBLIC_ACCESS. */
   principal: Principal | null;
   /** What is sent upstream instead of the client's raw bytes. */
@@ -33,37 +36,64 @@ export interface BatchSplice {
   readonly denied: ReadonlyMap<number, unknown>;
 }
 
+/** Which proxies in front of us may set X-Forwarded-For / -Proto / -Host (TRUST_PROXY). */
+export type TrustFunction = (address: string, hop: number) => boolean;
+
+const TRUST_NONE: TrustFunction = () => false;
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SCOPE = Symbol('requestScope');
 
-export function scopeOf(req: Request): RequestScope {
+export function scopeOf(req: IncomingMessage): RequestScope {
   const scope = (req as unknown as Record<symbol, RequestScope | undefined>)[SCOPE];
-  if (!scope) throw new Error('request scope missing: requestContext() must run first');
+  if (!scope) throw new Error('request scope missing: beginRequest() must run first');
   return scope;
 }
 
-/** First in the chain: a request id (the caller's, if it is a safe token) and the client address. */
-export function requestContext(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const offered = req.get('x-request-id');
-    const id = offered && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
-    const scope: RequestScope = {
-      id,
-      startedAt: performance.now(),
-      client: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-      principal: null,
-      auditDecisions: [],
-    };
-    (req as unknown as Record<symbol, RequestScope>)[SCOPE] = scope;
-    res.setHeader('X-Request-Id', id);
-    next();
-  };
+/** TRUST_PROXY as Express reads `trust proxy`: true, a hop count, or addresses / subnets / names. */
+export function compileTrust(value: boolean | number | string): TrustFunction {
+  if (value === true) return () => true;
+  if (value === false) return TRUST_NONE;
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  return proxyAddr.compile(value.split(',').map((v) => v.trim()));
 }
 
-/** Labels every request through this handler for metrics with a fixed route name. */
-export function routeLabel(route: string): RequestHandler {
-  return (req: Request, _res: Response, next: NextFunction) => {
-    scopeOf(req).route = route;
-    next();
+/** The path of an origin-form request target ("/a/b?c"); undefined for any other form. */
+export function pathOfTarget(url: string | undefined): string | undefined {
+  if (!url || url.charCodeAt(0) !== 47 /* / */) return undefined;
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/** First for every request: a request id (the caller's, if it is a safe token), the client address, the path. */
+export function beginRequest(req: IncomingMessage, res: ServerResponse, trust: TrustFunction, path: string): RequestScope {
+  const offered = req.headers['x-request-id'];
+  const id = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+  const scope: RequestScope = {
+    id,
+    startedAt: performance.now(),
+    // Without trusted proxies the socket is the client; proxy-addr would parse X-Forwarded-For for nothing.
+    client: (trust === TRUST_NONE ? req.socket.remoteAddress : proxyAddr(req, trust)) || req.socket.remoteAddress || 'unknown',
+    path,
+    principal: null,
+    auditDecisions: [],
   };
+  (req as unknown as Record<symbol, RequestScope>)[SCOPE] = scope;
+  res.setHeader('X-Request-Id', id);
+  return scope;
+}
+
+/** Scheme and host the client used, for links the proxy writes: forwarded values only from trusted proxies. */
+export function clientOrigin(req: IncomingMessage, trust: TrustFunction): string {
+  const trusted = trust(req.socket.remoteAddress ?? '', 0);
+  const encrypted = 'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted);
+  const forwardedProto = trusted ? firstValue(req.headers['x-forwarded-proto']) : undefined;
+  const proto = forwardedProto ?? (encrypted ? 'https' : 'http');
+  const host = (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? 'localhost';
+  return `${proto}://${host}`;
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const first = value?.split(',')[0]?.trim();
+  return first ? first : undefined;
 }

@@ -1,4 +1,4 @@
 export { createMetrics } from './metrics';
 export type { FinishedRequest, MetricsDialect, ProxyMetrics, RequestOutcome } from './metrics';
-export { outcomeOf, requestMetrics } from './middleware';
+export { countFinishedRequest, outcomeOf } from './middleware';
 export { startMetricsServer } from './server';

@@ -1,5 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { scopeOf } from '../http/request-scope';
+import type { ServerResponse } from 'node:http';
+import type { RequestScope } from '../http/request-scope';
 import type { MetricsDialect, ProxyMetrics, RequestOutcome } from './metrics';
 
 /**
@@ -13,25 +13,19 @@ export function outcomeOf(status: number, forwarded: boolean, upstreamFailed: bo
   return status >= 400 ? 'denied' : 'allowed';
 }
 
-/** Counts every request when its response ends. `dialectOf` tells the proxy's own routes apart. */
-export function requestMetrics(metrics: ProxyMetrics, dialectOf: (req: Request) => MetricsDialect): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    res.once('close', () => {
-      const scope = scopeOf(req);
-      const status = res.headersSent ? res.statusCode : 0;
-      const upstream = scope.upstream;
-      const upstreamEnd = upstream?.endedAt ?? performance.now();
-      if (upstream?.failure) metrics.upstreamError(upstream.failure);
-      metrics.requestFinished({
-        dialect: dialectOf(req),
-        outcome: outcomeOf(status, upstream !== undefined, upstream?.failure !== undefined),
-        status,
-        route: scope.route ?? 'other',
-        user: scope.principal?.userId ?? null,
-        totalSeconds: (performance.now() - scope.startedAt) / 1000,
-        ...(upstream ? { upstreamSeconds: (upstreamEnd - upstream.startedAt) / 1000 } : {}),
-      });
-    });
-    next();
-  };
+/** Counts a request whose response has ended (or whose client went away). */
+export function countFinishedRequest(metrics: ProxyMetrics, dialect: MetricsDialect, scope: RequestScope, res: ServerResponse): void {
+  const status = res.headersSent ? res.statusCode : 0;
+  const upstream = scope.upstream;
+  const upstreamEnd = upstream?.endedAt ?? performance.now();
+  if (upstream?.failure) metrics.upstreamError(upstream.failure);
+  metrics.requestFinished({
+    dialect,
+    outcome: outcomeOf(status, upstream !== undefined, upstream?.failure !== undefined),
+    status,
+    route: scope.route ?? 'other',
+    user: scope.principal?.userId ?? null,
+    totalSeconds: (performance.now() - scope.startedAt) / 1000,
+    ...(upstream ? { upstreamSeconds: (upstreamEnd - upstream.startedAt) / 1000 } : {}),
+  });
 }

@@ -1,6 +1,6 @@
 export { createGraphQLProxy } from './graphql/router';
-export type { GraphQLProxy, GraphQLRouterDeps } from './graphql/router';
-export { createUpstream, STRIPPED_REQUEST_HEADERS } from './upstream';
-export type { Upstream, UpstreamOptions } from './upstream';
+export type { DialectProxy, GraphQLRouterDeps } from './graphql/router';
+export { createUpstream, createUpstreamPool, STRIPPED_REQUEST_HEADERS } from './upstream';
+export type { Forward, UpstreamOptions } from './upstream';
 export { createRestProxy, API_PREFIX } from './rest/router';
-export type { RestProxy, RestProxyDeps } from './rest/router';
+export type { RestProxyDeps } from './rest/router';

@@ -32,7 +32,7 @@ async function statuses(proxies: TestProxy[], key: string, count: number): Promi
 describe('rate limits', () => {
   let db: TestDatabase;
   let upstream: RecordingUpstream;
-  const keys = { limited: newKey(), unlimited: newKey(), byDefault: newKey(), exempt: newKey(), byRole: newKey(), shared: newKey(), writer: newKey() };
+  const keys = { limited: newKey(), unlimited: newKey(), byDefault: newKey(), exempt: newKey(), byRole: newKey(), shared: newKey(), writer: newKey(), cacheAdmin: newKey() };
 
   beforeAll(async () => {
     db = await createTestDatabase('postgres', 'ratelimit');
@@ -43,6 +43,7 @@ describe('rate limits', () => {
     await insertKey(db, { userId: 'byrole', scopes: 'role:ci', key: keys.byRole, hashed: true });
     await insertKey(db, { userId: 'shared', scopes: 'query/*, rate:0.2/3', key: keys.shared, hashed: true });
     await insertKey(db, { userId: 'writer', scopes: 'query/*, mutation/*, rate:0.2/1', key: keys.writer, hashed: true });
+    await insertKey(db, { userId: 'cacheadmin', scopes: 'admin/cache, rate:0.2/1', key: keys.cacheAdmin, hashed: true });
     upstream = await startRecordingUpstream();
   });
 
@@ -85,6 +86,17 @@ describe('rate limits', () => {
       await waitFor(() => proxy.auditLines().some((l) => l.user === 'writer' && l.outcome === 'BLOCKED'));
       const line = proxy.auditLines().find((l) => l.user === 'writer' && l.outcome === 'BLOCKED');
       expect(line).toMatchObject({ status: 429, operationName: 'rate limit', permissions: ['rate:0.2/1'] });
+    });
+
+    it('audits a refused DELETE /cache/:key by its route, never by its path: the path holds a key', async () => {
+      const victim = newKey();
+      const evict = () => fetch(`${proxy.url}/cache/${victim}`, { method: 'DELETE', headers: { authorization: `Bearer ${keys.cacheAdmin}` } });
+      expect((await evict()).status).toBe(200);
+      expect((await evict()).status).toBe(429);
+      await waitFor(() => proxy.auditLines().some((l) => l.user === 'cacheadmin' && l.operationName === 'rate limit'));
+      const line = proxy.auditLines().find((l) => l.user === 'cacheadmin' && l.operationName === 'rate limit');
+      expect(line).toMatchObject({ outcome: 'BLOCKED', status: 429, fields: ['/cache'] });
+      expect(proxy.rawLogs()).not.toContain(victim);
     });
 
     it('counts refusals in the metrics', async () => {

@@ -1,9 +1,9 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { recordDecision } from '../../audit';
 import type { DocumentCache, DocumentDecision, DocumentInfo, GraphQLRequestItem } from '../../authz/graphql';
 import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem } from '../../authz/graphql';
 import type { Config } from '../../config';
-import { graphqlError, ProxyError, sendError } from '../../http/errors';
+import { graphqlError, ProxyError, sendError, sendJson } from '../../http/errors';
 import type { RequestScope } from '../../http/request-scope';
 import { scopeOf } from '../../http/request-scope';
 import { answerCloudAuth } from './cloud-auth';
@@ -23,32 +23,33 @@ const PUBLIC_USER = 'public';
 const MAX_LISTED_PERMISSIONS = 10;
 
 /**
- * Decides a parsed GraphQL body: answers it (Cloud emulation, denial) or prepares exactly what
- * is forwarded in `scope.forwardBody`, item by item for batches.
+ * Decides a parsed GraphQL body: answers it (Cloud emulation, denial) and returns false, or prepares
+ * exactly what is forwarded in `scope.forwardBody`, item by item for batches, and returns true.
  */
-export function authorizeGraphQL(options: AuthorizeGraphQLOptions): RequestHandler {
+export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean {
   const { config, documents } = options;
 
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req, res, rawBody) => {
     const scope = scopeOf(req);
     let checked: CheckedItem[];
     let batch: boolean;
     try {
-      const body = parseGraphQLBody(req.body, config.graphql.maxBatch);
+      const body = parseGraphQLBody(rawBody, config.graphql.maxBatch);
       batch = body.batch;
       checked = body.items.map((item) => {
         const info = documents.analyze(item.query);
         return { item, info, decision: decide(scope, info) };
       });
     } catch (err) {
-      if (err instanceof InvalidDocumentError) return sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
-      throw err;
+      if (!(err instanceof InvalidDocumentError)) throw err;
+      sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
+      return false;
     }
 
     const first = checked[0] as CheckedItem;
     if (!batch && isCloudAuthDocument(first.info)) {
       try {
-        res.json(answerCloudAuth(first.info, first.item.operationName, {
+        sendJson(res, 200, answerCloudAuth(first.info, first.item.operationName, {
           tenant: config.tenant,
           userId: scope.principal?.userId ?? null,
         }));
@@ -56,16 +57,19 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): RequestHandl
         if (!(err instanceof InvalidDocumentError)) throw err;
         sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
       }
-      return;
+      return false;
     }
 
     for (const c of checked) recordAudit(req, c, config.audit.logVariables);
     scope.summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
 
     if (!batch) {
-      if (!first.decision.allowed) return sendError(res, forbidden(scope, first.decision), 'graphql');
+      if (!first.decision.allowed) {
+        sendError(res, forbidden(scope, first.decision), 'graphql');
+        return false;
+      }
       scope.forwardBody = Buffer.from(JSON.stringify(toForwardedItem(first.item)));
-      return next();
+      return true;
     }
 
     const allowed = checked.flatMap((c, i) => (c.decision.allowed ? [i] : []));
@@ -74,12 +78,12 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): RequestHandl
       if (!c.decision.allowed) denied.set(i, { errors: [graphqlError(forbidden(scope, c.decision).message, 'FORBIDDEN')] });
     });
     if (allowed.length === 0) {
-      res.status(403).json(checked.map((_c, i) => denied.get(i)));
-      return;
+      sendJson(res, 403, checked.map((_c, i) => denied.get(i)));
+      return false;
     }
     scope.forwardBody = Buffer.from(JSON.stringify(allowed.map((i) => toForwardedItem((checked[i] as CheckedItem).item))));
     if (denied.size > 0) scope.batchSplice = { size: checked.length, forwardedPositions: allowed, denied };
-    next();
+    return true;
   };
 }
 
@@ -96,7 +100,7 @@ function forbidden(scope: RequestScope, decision: DocumentDecision): ProxyError 
 }
 
 /** Every operation of a blocked document is blocked; of an allowed one, only what changes state is recorded. */
-function recordAudit(req: Request, checked: CheckedItem, logVariables: boolean): void {
+function recordAudit(req: IncomingMessage, checked: CheckedItem, logVariables: boolean): void {
   const { decision, item } = checked;
   for (const { operation, missing } of decision.operations) {
     if (decision.allowed && operation.type === 'query') continue;

@@ -1,15 +1,14 @@
-import express from 'express';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
-import { authenticate } from '../../http/authenticate';
 import type { RateGuard } from '../../http/authenticate';
-import { bodyErrorHandler, ProxyError, sendError } from '../../http/errors';
-import { routeLabel, scopeOf } from '../../http/request-scope';
+import { createAuthenticator } from '../../http/authenticate';
+import { hasBody, isJsonContentType, readJsonBody } from '../../http/body';
+import { ProxyError, sendError } from '../../http/errors';
+import { compileTrust, scopeOf } from '../../http/request-scope';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
-import type { Upstream } from '../upstream';
-import { createUpstream } from '../upstream';
+import { createUpstream, createUpstreamPool } from '../upstream';
 import { authorizeGraphQL } from './authorize';
 import { spliceBatchResponse } from './splice-batch';
 
@@ -21,8 +20,9 @@ export interface GraphQLRouterDeps {
   readonly rate?: RateGuard;
 }
 
-export interface GraphQLProxy {
-  readonly router: Router;
+/** Every proxied request of one API dialect: answered by the proxy or forwarded, never left hanging. */
+export interface DialectProxy {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   close(): void;
 }
 
@@ -30,46 +30,42 @@ export interface GraphQLProxy {
  * Prefect 1 answers GraphQL on every path, so every path not owned by the proxy is GraphQL:
  * key → POST + JSON only → parse → authorize each operation → forward the re-serialized body.
  */
-export function createGraphQLProxy(deps: GraphQLRouterDeps): GraphQLProxy {
+export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
   const { config, logger } = deps;
-  const streaming: Upstream = createUpstream({ target: config.apiServiceUrl, timeoutMs: config.upstreamTimeoutMs, dialect: 'graphql', logger });
-  const splicing: Upstream = createUpstream({
-    target: config.apiServiceUrl,
-    timeoutMs: config.upstreamTimeoutMs,
-    dialect: 'graphql',
-    logger,
-    onBufferedResponse: spliceBatchResponse,
-  });
+  const pool = createUpstreamPool(config.apiServiceUrl, config.upstreamTimeoutMs);
+  const common = { pool, target: config.apiServiceUrl, dialect: 'graphql' as const, logger, trust: compileTrust(config.trustProxy) };
+  const streaming = createUpstream(common);
+  const splicing = createUpstream({ ...common, onBufferedResponse: spliceBatchResponse });
+  const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate });
+  const authorize = authorizeGraphQL({ config, documents: deps.documents });
 
-  const router = express.Router();
-  router.use(routeLabel('graphql'));
-  router.use(authenticate({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate }));
-  router.use(requireJsonPost);
-  router.use(express.json({ limit: config.bodyLimitBytes, inflate: false, strict: false, type: 'application/json' }));
-  router.use(authorizeGraphQL({ config, documents: deps.documents }));
-  router.use((req: Request, res: Response, next: NextFunction) => {
-    // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.
-    const query = req.url.indexOf('?');
-    if (query >= 0) req.url = req.url.slice(0, query);
-    const upstream = scopeOf(req).batchSplice ? splicing : streaming;
-    return upstream.handler(req, res, next);
-  });
-  router.use(bodyErrorHandler('graphql'));
   return {
-    router,
+    async handle(req, res) {
+      const scope = scopeOf(req);
+      scope.route = 'graphql';
+      if (!await authenticate(req, res)) return;
+      if (!isJsonPost(req, res)) return;
+      const body = await readJsonBody(req, config.bodyLimitBytes);
+      if (body instanceof ProxyError) return sendError(res, body, 'graphql');
+      if (!authorize(req, res, body)) return;
+      // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.
+      req.url = scope.path;
+      (scope.batchSplice ? splicing : streaming)(req, res);
+    },
     close() {
-      streaming.close();
-      splicing.close();
+      void pool.destroy();
     },
   };
 }
 
-function requireJsonPost(req: Request, res: Response, next: NextFunction): void {
+function isJsonPost(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'POST') {
-    return sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'GraphQL requests must be POST with a JSON body', { Allow: 'POST' }), 'graphql');
+    sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'GraphQL requests must be POST with a JSON body', { Allow: 'POST' }), 'graphql');
+    return false;
   }
-  if (req.is('application/json') !== 'application/json') {
-    return sendError(res, new ProxyError('UNSUPPORTED_MEDIA_TYPE', 'GraphQL requests must have Content-Type: application/json'), 'graphql');
+  if (!hasBody(req) || !isJsonContentType(req.headers['content-type'])) {
+    sendError(res, new ProxyError('UNSUPPORTED_MEDIA_TYPE', 'GraphQL requests must have Content-Type: application/json (UTF-8)'), 'graphql');
+    return false;
   }
-  next();
+  return true;
 }

@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../http/errors';
 import type { BatchSplice } from '../../http/request-scope';
 import { scopeOf } from '../../http/request-scope';
 
@@ -9,20 +9,21 @@ const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-enco
  * Puts the upstream's answers for the forwarded items of a partly denied batch back at their
  * positions, beside the denials: Apollo's batch link rejects a reply of the wrong length.
  */
-export function spliceBatchResponse(status: number, headers: IncomingHttpHeaders, body: Buffer, req: Request, res: Response): void {
+export function spliceBatchResponse(status: number, headers: IncomingHttpHeaders, body: Buffer, req: IncomingMessage, res: ServerResponse): void {
   const splice = scopeOf(req).batchSplice as BatchSplice;
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);
   }
   const answers = parseArray(body);
   if (status !== 200 || !answers || answers.length !== splice.forwardedPositions.length) {
-    res.status(status).end(body);
+    res.statusCode = status;
+    res.end(body);
     return;
   }
   const merged = new Array<unknown>(splice.size);
   splice.forwardedPositions.forEach((position, i) => (merged[position] = answers[i]));
   for (const [position, answer] of splice.denied) merged[position] = answer;
-  res.status(200).json(merged);
+  sendJson(res, 200, merged);
 }
 
 function parseArray(body: Buffer): unknown[] | undefined {

@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../http/errors';
+import { clientOrigin, compileTrust } from '../../http/request-scope';
 
 const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'etag']);
 
@@ -7,8 +8,9 @@ const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-enco
  * Rewrites the server's `/ui-settings` so the stock web UI asks for a key on its own login page
  * (`auth: "BASIC"`) and sends its API calls to the proxy, whatever the server was told.
  */
-export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string) {
-  return (status: number, headers: IncomingHttpHeaders, body: Buffer, req: Request, res: Response): void => {
+export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string, trustProxy: boolean | number | string) {
+  const trust = compileTrust(trustProxy);
+  return (status: number, headers: IncomingHttpHeaders, body: Buffer, req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(headers)) {
       if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);
     }
@@ -19,11 +21,12 @@ export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string)
       settings = undefined;
     }
     if (status !== 200 || !settings || typeof settings !== 'object') {
-      res.status(status).end(body);
+      res.statusCode = status;
+      res.end(body);
       return;
     }
-    const base = publicUrl ? publicUrl.href.replace(/\/$/, '') : `${req.protocol}://${req.host}`;
+    const base = publicUrl ? publicUrl.href.replace(/\/$/, '') : clientOrigin(req, trust);
     res.setHeader('cache-control', 'no-store');
-    res.status(200).json({ ...(settings as Record<string, unknown>), auth: 'BASIC', api_url: `${base}${apiPrefix}` });
+    sendJson(res, 200, { ...(settings as Record<string, unknown>), auth: 'BASIC', api_url: `${base}${apiPrefix}` });
   };
 }
