@@ -24,6 +24,9 @@ export const API_PREFIX = '/api';
 /** Client headers that claim server-side provenance (automations) or carry the client's key. */
 const STRIPPED = ['prefect-automation-id', 'prefect-automation-name'];
 
+/** Bodies up to this size are read whole before forwarding; larger ones stream (uploads, big filters). */
+const BUFFERED_BODY_BYTES = 64 * 1024;
+
 /**
  * Prefect 2/3: REST under /api, the web UI elsewhere. Path normalized and classified → key →
  * permission checked → forwarded with the server's own credential, streaming both ways.
@@ -67,7 +70,9 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
       if (length > config.bodyLimitBytes) return sendError(res, new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large'), 'rest');
       // Bodies that must be read (block documents) or have no length are buffered, within the limit.
       const mustRead = (local.segments?.[0] === 'block_documents' || local.segments?.[0] === 'block_types') && req.method !== 'GET';
-      if (hasBody(req) && (mustRead || (req.headers['transfer-encoding'] && !req.headers['content-length']))) {
+      // Small bodies too: one buffer costs less than piping the client's stream into the upstream's.
+      const small = length > 0 && length <= BUFFERED_BODY_BYTES;
+      if (hasBody(req) && (mustRead || small || (req.headers['transfer-encoding'] && !req.headers['content-length']))) {
         const body = await readBody(req, config.bodyLimitBytes);
         if (body instanceof ProxyError) return sendError(res, body, 'rest');
         inspectSecretBody(req, local, body);
