@@ -46,8 +46,8 @@ const OWN_PATHS = /^\/(healthcheck|readyz|metrics|logs|cache|admin)(\/|$)/i;
  * accounting (log, audit, metrics) → CORS → the proxy's own routes (Express) or the API dialect.
  *
  * Proxied requests, the bulk of the traffic, are handled on plain `node:http` objects: through
- * Express's router, body-parser middleware and http-proxy-middleware they cost about four times
- * what the proxy's own decisions do (see README, Performance).
+ * Express's router, body-parser and http-proxy-middleware each one cost 0.51 ms of CPU instead of
+ * 0.15 ms (README, Performance).
  */
 export function createApp(deps: AppDeps): ProxyApp {
   const { config, logger } = deps;

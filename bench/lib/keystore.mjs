@@ -1,6 +1,7 @@
 // A PostgreSQL key store with 100,000 hashed keys, made with the shipped schema and the CLI's migrations.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const PSQL = ['-h', '127.0.0.1', '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q'];
@@ -34,4 +35,24 @@ export async function keyLookupLatency(metricsUrl) {
   const within5ms = count ? ((buckets.find((b) => b.le === 0.005)?.count ?? 0) / count) * 100 : 0;
   const p99 = buckets.find((b) => b.count >= count * 0.99);
   return { count, within5ms, p99Text: !p99 ? 'n/a' : p99.le === Infinity ? 'over 5 s' : `≤ ${p99.le * 1000} ms (histogram bucket)` };
+}
+
+/** Lookups of `count` distinct keys one after another through the proxy's own key store code: p50 and p99 in ms. */
+export async function directLookupLatency(root, url, count, total) {
+  const require = createRequire(join(root, 'package.json'));
+  const knex = require('knex')({ client: 'pg', connection: url, pool: { min: 1, max: 1 } });
+  const { createKnexKeyStore, hashedKeyValue } = require('./dist/keys/index.js');
+  const store = createKnexKeyStore(knex, 'postgres', 5000);
+  const times = [];
+  for (let i = 0; i < count + 200; i++) {
+    const key = `benchkey-${1 + Math.floor(Math.random() * total)}`;
+    const started = performance.now();
+    const rows = await store.findValidKeys([key, hashedKeyValue(key)]);
+    if (i >= 200) times.push(performance.now() - started);
+    if (rows.length !== 1) throw new Error(`lookup of ${key} found ${rows.length} rows`);
+  }
+  await store.close();
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return { count, p50: at(0.5), p99: at(0.99) };
 }

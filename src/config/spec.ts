@@ -56,7 +56,7 @@ export const variables: readonly VariableSpec[] = [
   { name: 'REDIS_URL', secret: true, description: 'Redis (`redis://[:password@]host:6379/0`, `rediss://` for TLS) shared by every instance: cache invalidation (when `CACHE_INVALIDATION` picks it) and shared rate limits.' },
   { name: 'CACHE_INVALIDATION', default: 'auto', description: 'How key revocations and cache resets reach every instance: `redis`, `postgres` (LISTEN/NOTIFY on the key store), `off`, or `auto` (`redis` when `REDIS_URL` is set, else `postgres` when the key store is PostgreSQL, else `off`).' },
   { name: 'RATE_LIMIT', default: 'off', description: 'Default per-key limit: `off`, `<requests per second>`, or `<rps>/<burst>` (e.g. `20/40`; burst defaults to the rate). A key\'s own `rate:<rps>/<burst>` scope, or the most generous one among its roles, takes precedence; `rate:off` exempts a key.' },
-  { name: 'TRUST_PROXY', default: 'false', description: 'Trust `X-Forwarded-For` for the client address in audit lines: `false`, `true`, a hop count, or a list of trusted addresses/subnets.' },
+  { name: 'TRUST_PROXY', default: 'false', description: 'Which proxies in front may set `X-Forwarded-*`: `false`, `true`, a hop count, or a list of trusted addresses/subnets. Trusted values give the client address in audit lines and are extended for the Prefect API; from anyone else they are replaced.' },
 ];
 
 export const variableNames: ReadonlySet<string> = new Set(variables.map((v) => v.name));
