@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venvs = {
   prefect1: ['prefect==1.4.1'],
+  prefect2: ['prefect==2.20.26'],
   // FastAPI releases after 0.150 drop `min_items`, which Prefect 3.8.8's server still uses.
   prefect3: ['prefect==3.8.8', 'fastapi==0.150.0'],
 };

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { ProxyApp } from './app';
 import { createApp } from './app';
 import type { AuditSink, DbAuditSink } from './audit';
-import { combineAuditSinks, createDbAuditSink, createLogAuditSink } from './audit';
+import { combineAuditSinks, createAuthFailureRecorder, createDbAuditSink, createLogAuditSink } from './audit';
 import type { Config } from './config';
 import type { KeyStore } from './keys';
 import type { Knex } from 'knex';
@@ -13,13 +13,14 @@ import { AUDIT_TABLE, createDatabase, createKeyResolver, createKnexKeyStore, mig
 import type { Logger } from './log';
 import { createLogger } from './log';
 import type { InvalidationBus } from './invalidation';
-import { applyInvalidation, createInvalidationBus, createRedisClient, withInvalidation } from './invalidation';
+import { applyInvalidation, createInvalidationBus, createRedisClient, watchKeyChanges, withInvalidation } from './invalidation';
 import type { ProxyMetrics } from './metrics';
 import { createMetrics, startMetricsServer } from './metrics';
 import { API_PREFIX } from './proxy';
 import type { RateLimiter } from './ratelimit';
 import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
 import { attachWebsockets } from './proxy/rest/websocket';
+import { guardServer } from './http/socket-guard';
 
 export interface Runtime {
   readonly config: Config;
@@ -53,24 +54,27 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const bus = createInvalidationBus(config, db, redis, randomUUID(), log);
   const resolver = bus ? withInvalidation(localResolver, bus, { logger: log, onLocal: (i) => metrics.invalidation('local', i.kind) }) : localResolver;
   if (bus) listenForInvalidations(bus, localResolver, metrics);
+  const keyChanges = await watchKeyChanges({ config, db, local: localResolver, metrics, logger: log, bus });
   const limiter = createLimiter(redis, log);
   const durable = await createDurableAudit(config, db, log);
   const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
   metrics.watch({ keyCacheSize: () => localResolver.size, audit: () => durable?.stats() });
   let draining = false;
   const rate = { limiter, onRateLimited: metrics.rateLimited };
-  const proxy = createApp({ config, logger: log, resolver, audit, db, store, rate, metrics, draining: () => draining });
+  const authFailures = createAuthFailureRecorder(audit);
+  const proxy = createApp({ config, logger: log, resolver, audit, db, store, rate, authFailures, metrics, draining: () => draining });
 
   const server = http.createServer(proxy.handler);
+  guardServer(server, log);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const websockets = config.apiKind === 'rest'
-    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX, rate, metrics })
+    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX, rate, metrics, authFailures })
     : undefined;
-  const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metrics.port);
+  const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metrics.port, log);
   // Longer than typical load-balancer idle timeouts, so the balancer closes first, never us mid-request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -98,9 +102,11 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     clearTimeout(timer);
     proxy.close();
     await bus?.close();
+    await keyChanges?.stop();
     await metricsServer?.close();
     redis?.disconnect();
     // Requests are done: what they audited is queued; write it before the pool closes.
+    authFailures.stop();
     await durable?.flush(Math.max(1000, graceMs));
     durable?.stop();
     await store.close();

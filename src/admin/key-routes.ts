@@ -8,16 +8,22 @@ import type { Config } from '../config';
 import { bodyErrorHandler, ProxyError, sendError } from '../http/errors';
 import { scopeOf } from '../http/request-scope';
 import type { KeyResolver, Principal } from '../keys';
-import { createKeyAdmin, KeyAdminError, parseExpiry } from '../keys';
+import { createKeyAdmin, describeDbError, isDbError, KeyAdminError, parseExpiry } from '../keys';
+import type { Logger } from '../log';
 
 interface KeyRouteDeps {
   readonly config: Config;
   readonly resolver: KeyResolver;
   readonly db: Knex;
+  readonly logger: Logger;
   readonly requireScope: (permission: Permission) => RequestHandler[];
 }
 
 const BY_MAX = 11;
+
+type CoverProblem =
+  | { readonly kind: 'not-held' | 'deny-missing'; readonly scope: string }
+  | { readonly kind: 'limit'; readonly held: string; readonly wanted: string };
 
 /** `/admin/keys`: key management over HTTP, for operators without shell access. Needs `admin/keys`. */
 export function createKeyRoutes(deps: KeyRouteDeps): Router {
@@ -41,19 +47,37 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
     if (!scopes && !role) throw new KeyAdminError('INVALID', 'give "scopes" or "role"');
     return [scopes, role && `role:${role}`].filter(Boolean).join(', ');
   };
-  /** A key may never hand out, or take over by rotation, more than it holds itself. */
+  /** A key may never hand out more than it holds itself. */
   const mustCover = (req: Request, scopes: string): void => {
+    const problem = coverProblem(principalOf(req), scopes);
+    if (!problem) return;
+    throw new ProxyError('FORBIDDEN', problem.kind === 'limit'
+      ? `your key is limited to ${problem.held} requests/s and cannot grant a looser limit (${problem.wanted})`
+      : problem.kind === 'not-held'
+        ? `your key cannot grant "${problem.scope}": it does not hold it`
+        : `your key carries "${problem.scope}", so every key it grants must carry it too`);
+  };
+  /**
+   * Revoking, re-enabling, re-scoping or rotating a key is power over its holder: only a key that
+   * covers everything the target holds now may do it, or a key admin could revoke (or demote, or
+   * take over) the owners above it.
+   */
+  const mustCoverTarget = async (req: Request, target: string): Promise<void> => {
+    const problem = coverProblem(principalOf(req), (await admin.show(target)).scopes);
+    if (!problem) return;
+    throw new ProxyError('FORBIDDEN', problem.kind === 'limit'
+      ? `your key cannot change the key of "${target}": it is limited to ${problem.held} requests/s, that key to ${problem.wanted}`
+      : problem.kind === 'not-held'
+        ? `your key cannot change the key of "${target}": that key holds "${problem.scope}", yours does not`
+        : `your key cannot change the key of "${target}": yours carries "${problem.scope}", that key does not`);
+  };
+  const coverProblem = (holder: Principal, scopes: string): CoverProblem | undefined => {
     const expanded = expandRoles(splitScopes(scopes), config.roles).scopes;
-    const holder = principalOf(req);
     const verdict = scopesCover(holder.effectiveScopes, expanded);
+    if (!verdict.ok) return { kind: verdict.reason, scope: verdict.scope };
     const limit = rateLimitFor(splitScopes(scopes), expanded, config.rateLimit);
-    if (verdict.ok && !limitCovers(holder.rateLimit, limit)) {
-      throw new ProxyError('FORBIDDEN', `your key is limited to ${formatRateLimit(holder.rateLimit)} requests/s and cannot grant a looser limit (${formatRateLimit(limit)})`);
-    }
-    if (verdict.ok) return;
-    throw new ProxyError('FORBIDDEN', verdict.reason === 'not-held'
-      ? `your key cannot grant "${verdict.scope}": it does not hold it`
-      : `your key carries "${verdict.scope}", so every key it grants must carry it too`);
+    if (!limitCovers(holder.rateLimit, limit)) return { kind: 'limit', held: formatRateLimit(holder.rateLimit), wanted: formatRateLimit(limit) };
+    return undefined;
   };
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
     fn(req, res).catch((err: unknown) => {
@@ -62,6 +86,11 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
         return sendError(res, new ProxyError(code, err.message), 'rest');
       }
       if (err instanceof ProxyError) return sendError(res, err, 'rest');
+      if (isDbError(err)) {
+        // The code only: a driver's message may quote what it was given.
+        deps.logger.error('key management failed: key store error', { requestId: scopeOf(req).id, reason: describeDbError(err) });
+        return sendError(res, new ProxyError('SERVICE_UNAVAILABLE', 'the key store is unavailable; try again shortly'), 'rest');
+      }
       next(err);
     });
   const user = (req: Request) => String(req.params.user);
@@ -84,7 +113,7 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   }));
 
   router.post('/:user/rotate', handle(async (req, res) => {
-    mustCover(req, (await admin.show(user(req))).scopes);
+    await mustCoverTarget(req, user(req));
     const expires = text(body(req).expires, 'expires');
     const { info, key } = await admin.rotate(user(req), { by: by(req), ...(expires ? { expires: parseExpiry(expires) } : {}) });
     resolver.evictUser(info.user);
@@ -92,6 +121,7 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   }));
 
   router.post('/:user/revoke', handle(async (req, res) => {
+    await mustCoverTarget(req, user(req));
     const { info } = await admin.revoke(user(req), by(req));
     resolver.evictUser(info.user);
     res.json(info);
@@ -100,6 +130,7 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   router.put('/:user/scopes', handle(async (req, res) => {
     const scopes = requestedScopes(req);
     mustCover(req, scopes);
+    await mustCoverTarget(req, user(req));
     const { info } = await admin.setScopes(user(req), scopes, by(req));
     resolver.evictUser(info.user);
     res.json(info);
@@ -108,7 +139,9 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   router.put('/:user/expiry', handle(async (req, res) => {
     const at = text(body(req).at, 'at');
     if (!at) throw new KeyAdminError('INVALID', 'give "at": 90d, now, or a date');
-    const { info } = await admin.expire(user(req), parseExpiry(at), by(req));
+    const expiry = parseExpiry(at);
+    await mustCoverTarget(req, user(req));
+    const { info } = await admin.expire(user(req), expiry, by(req));
     resolver.evictUser(info.user);
     res.json(info);
   }));

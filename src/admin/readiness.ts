@@ -3,10 +3,16 @@ import https from 'node:https';
 import type { Config } from '../config';
 import type { KeyStore } from '../keys';
 import { KeyStoreUnavailableError } from '../keys';
+import type { Logger } from '../log';
+
+export type CheckState = 'ok' | 'unavailable';
 
 export interface Readiness {
   readonly ready: boolean;
-  readonly checks: { readonly keyStore: string; readonly upstream: string };
+  /** What the public /readyz may say: which dependency is down, nothing about why. */
+  readonly checks: { readonly keyStore: CheckState; readonly upstream: CheckState };
+  /** Why, for the log only: driver errors name database users, hosts and ports. */
+  readonly reasons: { readonly keyStore?: string; readonly upstream?: string };
 }
 
 /**
@@ -15,20 +21,52 @@ export interface Readiness {
  */
 export async function checkReadiness(config: Config, store: KeyStore): Promise<Readiness> {
   const [keyStore, upstream] = await Promise.all([
-    store.ping().then(() => 'ok', (err: unknown) => (err instanceof KeyStoreUnavailableError ? `unavailable: ${err.reason}` : 'unavailable')),
+    store.ping().then(() => undefined, (err: unknown) => (err instanceof KeyStoreUnavailableError ? err.reason : 'error')),
     probeUpstream(config),
   ]);
-  return { ready: keyStore === 'ok' && upstream === 'ok', checks: { keyStore, upstream } };
+  return {
+    ready: keyStore === undefined && upstream === undefined,
+    checks: { keyStore: keyStore === undefined ? 'ok' : 'unavailable', upstream: upstream === undefined ? 'ok' : 'unavailable' },
+    reasons: { ...(keyStore === undefined ? {} : { keyStore }), ...(upstream === undefined ? {} : { upstream }) },
+  };
 }
 
-function probeUpstream(config: Config): Promise<string> {
+/** The public answer's `detail`, naming the dependencies that are down. */
+export function describeNotReady(readiness: Readiness): string {
+  const down = [
+    readiness.checks.keyStore === 'ok' ? undefined : 'key store unavailable',
+    readiness.checks.upstream === 'ok' ? undefined : 'upstream unavailable',
+  ].filter(Boolean);
+  return `not ready: ${down.join('; ')}`;
+}
+
+/**
+ * Logs why the proxy is not ready, at most once per `intervalMs` unless the reasons change: probes
+ * come every few seconds from every balancer, and anyone may call /readyz.
+ */
+export function createReadinessReporter(logger: Logger, intervalMs = 60_000): (readiness: Readiness) => void {
+  let last = '';
+  let lastAt = 0;
+  return (readiness) => {
+    const key = readiness.ready ? '' : JSON.stringify(readiness.reasons);
+    const now = Date.now();
+    if (key === last && (key === '' || now - lastAt < intervalMs)) return;
+    if (key === '') logger.info('ready again');
+    else logger.warn('not ready', { ...readiness.checks, reasons: readiness.reasons });
+    last = key;
+    lastAt = now;
+  };
+}
+
+/** Undefined when the upstream answered below 500, else the reason. */
+function probeUpstream(config: Config): Promise<string | undefined> {
   const url = new URL(config.apiServiceUrl.href);
   if (config.apiKind === 'rest') url.pathname = `${url.pathname.replace(/\/$/, '')}/api/health`;
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     const req = client.get(url, { timeout: config.db.timeoutMs }, (res) => {
       res.resume();
-      resolve((res.statusCode ?? 500) < 500 ? 'ok' : `unhealthy: HTTP ${res.statusCode}`);
+      resolve((res.statusCode ?? 500) < 500 ? undefined : `unhealthy: HTTP ${res.statusCode}`);
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err: NodeJS.ErrnoException) => resolve(`unreachable: ${err.code ?? err.message}`));

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { recordDecision } from '../audit';
+import type { AuthFailureRecorder } from '../audit';
 import type { Permission } from '../authz';
 import { formatPermission, isAllowed } from '../authz';
 import { authenticate } from '../http/authenticate';
@@ -10,8 +11,10 @@ import type { KeyResolver } from '../keys';
 import type { Logger } from '../log';
 
 /** A key is always required on admin routes, whatever ALLOW_PUBLIC_ACCESS says; every attempt is audited. */
-export function createRequireScope(resolver: KeyResolver, logger: Logger, rate?: RateGuard): (permission: Permission) => RequestHandler[] {
-  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false, auditRouteOnly: true, ...(rate ? { rate } : {}) });
+export function createRequireScope(
+  resolver: KeyResolver, logger: Logger, rate?: RateGuard, failures?: AuthFailureRecorder,
+): (permission: Permission) => RequestHandler[] {
+  const keyRequired = authenticate({ resolver, logger, dialect: 'rest', allowPublic: false, auditRouteOnly: true, ...(rate ? { rate } : {}), ...(failures ? { failures } : {}) });
   return (permission) => [keyRequired, requirePermission(permission)];
 }
 

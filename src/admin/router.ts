@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import type { Knex } from 'knex';
+import type { AuthFailureRecorder } from '../audit';
 import type { Config, LogLevel } from '../config';
 import { LOG_LEVELS } from '../config';
 import { ProxyError, sendError } from '../http/errors';
@@ -9,9 +10,10 @@ import type { KeyResolver, KeyStore } from '../keys';
 import type { RateGuard } from '../http/authenticate';
 import type { Logger } from '../log';
 import type { ProxyMetrics } from '../metrics';
+import { keyInvalidation, recordChange } from '../invalidation/change-log';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
-import { checkReadiness } from './readiness';
+import { checkReadiness, createReadinessReporter, describeNotReady } from './readiness';
 import { createRequireScope } from './require-permission';
 
 export interface AdminDeps {
@@ -22,6 +24,7 @@ export interface AdminDeps {
   readonly db: Knex;
   readonly store: KeyStore;
   readonly rate?: RateGuard;
+  readonly authFailures?: AuthFailureRecorder;
   readonly metrics?: ProxyMetrics;
   /** True once SIGTERM arrived: /readyz turns 503 so load balancers stop sending traffic. */
   readonly draining?: () => boolean;
@@ -34,19 +37,22 @@ export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/metrics', '/logs', '/lo
 export function createAdminRouter(deps: AdminDeps): Router {
   const { config, logger, resolver } = deps;
   const router = express.Router();
-  const requireScope = createRequireScope(resolver, logger, deps.rate);
+  const requireScope = createRequireScope(resolver, logger, deps.rate, deps.authFailures);
 
   router.get('/healthcheck', (_req, res) => {
     res.type('text/plain').send('All OK');
   });
 
-  // Readiness for load balancers and Kubernetes: public, like /healthcheck, and reveals no secret.
+  // Readiness for load balancers and Kubernetes: public, like /healthcheck. It says which dependency
+  // is down; why (driver errors name database users, hosts, ports) goes to the log only.
+  const reportReadiness = createReadinessReporter(logger);
   router.get('/readyz', async (_req: Request, res: Response) => {
     if (deps.draining?.()) return res.status(503).json({ detail: 'not ready: shutting down', status: 'draining' });
     const readiness = await checkReadiness(config, deps.store);
+    reportReadiness(readiness);
     res.status(readiness.ready ? 200 : 503).json(readiness.ready
       ? { status: 'ready', ...readiness.checks }
-      : { detail: `not ready: key store ${readiness.checks.keyStore}; upstream ${readiness.checks.upstream}`, ...readiness.checks });
+      : { detail: describeNotReady(readiness), ...readiness.checks });
   });
 
   // With METRICS_PORT set, metrics live there only; here they would need a key anyway.
@@ -72,15 +78,19 @@ export function createAdminRouter(deps: AdminDeps): Router {
     res.json({ detail: `log level set to ${level} for ${seconds} s`, level, seconds });
   });
 
-  router.post('/cache/reset', ...requireScope(['admin', 'cache']), (_req, res) => {
+  // `recorded`: written to the change table, so every other instance forgets it too at its next poll.
+  router.post('/cache/reset', ...requireScope(['admin', 'cache']), async (_req, res) => {
     const evicted = resolver.size;
     resolver.reset();
-    res.json({ detail: 'key cache cleared', evicted });
+    const recorded = await recordChange(deps.db, config.db.type, { kind: 'all' }, logger);
+    res.json({ detail: 'key cache cleared', evicted, recorded });
   });
 
-  router.delete('/cache/:key', ...requireScope(['admin', 'cache']), (req: Request, res: Response) => {
+  router.delete('/cache/:key', ...requireScope(['admin', 'cache']), async (req: Request, res: Response) => {
     const evicted = resolver.evict(String(req.params.key));
-    res.json({ detail: evicted ? 'key evicted from the cache' : 'key was not cached', evicted });
+    const change = keyInvalidation(String(req.params.key));
+    const recorded = change ? await recordChange(deps.db, config.db.type, change, logger) : false;
+    res.json({ detail: evicted ? 'key evicted from the cache' : 'key was not cached', evicted, recorded });
   });
 
   router.use('/admin/keys', createKeyRoutes({ ...deps, requireScope }));

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DbType } from '../config';
-import { AUDIT_TABLE } from '../keys';
+import { AUDIT_TABLE, describeDbError } from '../keys';
 import type { Logger } from '../log';
 import type { AuditEvent, AuditSink, AuditStats } from './types';
 
@@ -70,7 +70,7 @@ export function createDbAuditSink(options: DbAuditSinkOptions): DbAuditSink {
     try {
       await db(AUDIT_TABLE).insert(batch.map((e) => toRow(type, e)));
     } catch (err) {
-      if (!failing) logger.error('audit events cannot be written; they wait in memory', { reason: (err as { code?: string }).code ?? String(err), queued: queue.length });
+      if (!failing) logger.error('audit events cannot be written; they wait in memory', { reason: describeDbError(err), queued: queue.length });
       failing = true;
       return false;
     }

@@ -6,3 +6,5 @@ export type { AuditQuery, AuditRecord } from './query';
 export { auditFinishedRequest, recordDecision } from './request-audit';
 export type { AuditDecision, AuditEvent, AuditOutcome, AuditSink, AuditStats } from './types';
 export { formatCsv } from './csv';
+export { createAuthFailureRecorder } from './auth-failures';
+export type { AuthFailure, AuthFailureOptions, AuthFailureRecorder } from './auth-failures';

@@ -9,7 +9,9 @@ export function createLogAuditSink(logger: Logger): AuditSink {
     record(event) {
       const { time: _time, variables, ...rest } = event;
       const what = `${event.operationType} ${event.fields.join(',') || '-'}`;
-      logger.notice(`${AUDIT_MARKER}: ${event.outcome} ${what} for ${event.user ?? 'public'}`, {
+      // "for public" read as if public access were on; keyless requests say what happened.
+      const who = event.user === null ? 'without a key' : `for ${event.user}`;
+      logger.notice(`${AUDIT_MARKER}: ${event.outcome} ${what} ${who}`, {
         audit: true,
         ...rest,
         ...(variables !== undefined ? { variables } : {}),

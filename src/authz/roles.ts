@@ -24,17 +24,21 @@ const RUN_TIME_WRITES_P3 = [
   'write/concurrency_limits', 'write/variables/create', 'write/variables/update', 'secret/block_documents', 'secret/variables',
 ];
 
+/** Cancel (cancelling, cancelled) and retry (scheduled, as the UI's "Retry" sends it): what a runner needs. */
+const RUNNER_TARGET_STATES = ['cancelling', 'cancelled', 'scheduled'];
+
 export const BUILTIN_ROLES: Readonly<Record<string, RoleDefinition>> = {
   viewer: {
     description: 'Read everything except secrets and server administration.',
     scopes: ['query/*', 'read/*', '!read/admin'],
   },
   runner: {
-    description: 'Viewer, plus run deployments and cancel or retry runs.',
+    description: 'Viewer, plus run deployments as they are deployed, and cancel or retry runs.',
     scopes: [
       'role:viewer',
       'mutation/create_flow_run', 'mutation/cancel_flow_run', 'mutation/set_flow_run_states',
-      'write/deployments/create_flow_run', 'write/flow_runs/set_state',
+      // Not `write/flow_runs/job_variables` (overriding what a worker runs) nor any other target state.
+      'write/deployments/create_flow_run', ...RUNNER_TARGET_STATES.map((s) => `write/flow_runs/set_state/${s}`),
     ],
   },
   developer: {

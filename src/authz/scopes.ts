@@ -5,9 +5,11 @@
  * A pattern matches segment by segment; `*` inside a segment matches any run of characters;
  * a pattern shorter than the permission covers everything below it (`write/deployments` covers
  * `write/deployments/update`). `*` alone is the superuser scope.
- * Wildcards, explicit or implied, never match a segment starting with `__` (GraphQL introspection:
- * `__schema`, `__type`): those must be named, or granted by `*` alone.
- * A scope starting with `!` denies what it matches, whatever else the key holds: deny wins.
+ * In a grant, wildcards, explicit or implied, never match a segment starting with `__` (GraphQL
+ * introspection: `__schema`, `__type`), even a wildcard that itself starts with `__` (`query/__*`):
+ * those must be named exactly (`query/__schema`), or granted by `*` alone.
+ * A scope starting with `!` denies what it matches, whatever else the key holds: deny wins. In a deny,
+ * wildcards do match `__` names (`!query` denies `query/__schema` too): a deny errs on the wide side.
  * `rate:<rps>/<burst>` entries are rate limits, not patterns: they grant and deny nothing.
  */
 
@@ -15,8 +17,8 @@ import { isRateScope, parseRateSpec, RATE_PREFIX } from '../ratelimit/limits';
 
 export type Permission = readonly string[];
 
-/** A literal segment, or a wildcard that may match `__` names only when it starts with `__` itself. */
-type SegmentMatcher = string | { readonly pattern: RegExp; readonly matchesHidden: boolean };
+/** A literal segment, or a wildcard. */
+type SegmentMatcher = string | RegExp;
 
 type Pattern = readonly SegmentMatcher[];
 
@@ -59,14 +61,13 @@ export function compileScopes(scopes: readonly string[]): CompiledScopes {
 }
 
 function compilePattern(scope: string): Pattern {
-  // `!*` denies everything: a pattern of one wildcard segment covers every permission but `__` ones.
   return scope.split('/').map(compileSegment);
 }
 
 function compileSegment(segment: string): SegmentMatcher {
   if (!segment.includes('*')) return segment;
   const body = segment.split('*').map(escapeRegExp).join('.*');
-  return { pattern: new RegExp(`^${body}$`), matchesHidden: isHidden(segment) };
+  return new RegExp(`^${body}$`);
 }
 
 function escapeRegExp(text: string): string {
@@ -77,32 +78,26 @@ function isHidden(segment: string): boolean {
   return segment.startsWith('__');
 }
 
-function matchSegment(matcher: SegmentMatcher, segment: string): boolean {
+/** `wildcardsMatchHidden` is false for grants, true for denies: see the header. */
+function matchSegment(matcher: SegmentMatcher | undefined, segment: string, wildcardsMatchHidden: boolean): boolean {
   if (typeof matcher === 'string') return matcher === segment;
-  return (matcher.matchesHidden || !isHidden(segment)) && matcher.pattern.test(segment);
+  if (!wildcardsMatchHidden && isHidden(segment)) return false;
+  // `undefined`: past the end of a shorter pattern, which covers everything below it.
+  return matcher === undefined || matcher.test(segment);
 }
 
-function matchPattern(pattern: readonly SegmentMatcher[], permission: Permission): boolean {
+function matchPattern(pattern: Pattern, permission: Permission, wildcardsMatchHidden: boolean): boolean {
   if (pattern.length > permission.length) return false;
-  for (let i = 0; i < permission.length; i++) {
-    const segment = permission[i] as string;
-    const matcher = pattern[i];
-    if (matcher === undefined) {
-      if (isHidden(segment)) return false;
-    } else if (!matchSegment(matcher, segment)) {
-      return false;
-    }
-  }
-  return true;
+  return permission.every((segment, i) => matchSegment(pattern[i], segment, wildcardsMatchHidden));
 }
 
 export function isAllowed(scopes: CompiledScopes, permission: Permission): boolean {
   for (const pattern of scopes.denied) {
-    if (matchPattern(pattern, permission)) return false;
+    if (matchPattern(pattern, permission, true)) return false;
   }
   if (scopes.superuser) return true;
   for (const pattern of scopes.patterns) {
-    if (matchPattern(pattern, permission)) return true;
+    if (matchPattern(pattern, permission, false)) return true;
   }
   return false;
 }
@@ -142,11 +137,12 @@ function patternCovers(held: string, requested: string): boolean {
   return h.every((segment, i) => segmentCovers(segment, r[i] as string));
 }
 
-/** Every name matched by `requested` is matched by `held`: treating `requested`'s `*` as a literal character is enough. */
+/**
+ * Every name matched by `requested` is matched by `held`: treating `requested`'s `*` as a literal
+ * character is enough. A held wildcard never grants a `__` name, so it covers no segment starting with `__`.
+ */
 function segmentCovers(held: string, requested: string): boolean {
   if (held === requested) return true;
-  if (!held.includes('*')) return false;
-  if (isHidden(requested) && !isHidden(held)) return false;
-  const matcher = compileSegment(held);
-  return typeof matcher !== 'string' && matcher.pattern.test(requested);
+  if (!held.includes('*') || isHidden(requested)) return false;
+  return (compileSegment(held) as RegExp).test(requested);
 }

@@ -1,8 +1,9 @@
+import { existsSync, rmSync, statSync } from 'node:fs';
 import dotenv from 'dotenv';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { ConfigError, parseConfig } from '../config';
-import { createDatabase } from '../keys';
+import { createDatabase, migrateLatest, SchemaError } from '../keys';
 
 /** A usage or operational failure: one line on stderr, non-zero exit, no stack trace. */
 export class CliError extends Error {
@@ -18,7 +19,7 @@ export interface CliContext {
 }
 
 /** The same configuration and key store as the server: `.env`, then the environment. */
-export function openContext(): CliContext {
+export async function openContext(): Promise<CliContext> {
   dotenv.config({ quiet: true });
   let config: Config;
   try {
@@ -28,7 +29,35 @@ export function openContext(): CliContext {
     throw err;
   }
   const db = createDatabase(config.db);
+  // The server migrates its embedded store at start-up (runtime.ts); the CLI may run before the
+  // server ever has, so it prepares the store the same way.
+  if (config.db.type === 'sqlite') await prepareEmbeddedStore(db, config.db.filename);
   return { config, db, close: () => db.destroy() };
+}
+
+async function prepareEmbeddedStore(db: Knex, filename: string): Promise<void> {
+  const fresh = filename !== ':memory:' && !existsSync(filename);
+  try {
+    await migrateLatest(db, 'sqlite');
+  } catch (err) {
+    await db.destroy();
+    // A file this command created but could not prepare would make every later command and the
+    // server fail on a table that is not there: take it away rather than leave it behind.
+    if (fresh) for (const suffix of ['', '-journal', '-wal', '-shm']) removeFile(`${filename}${suffix}`);
+    if (err instanceof SchemaError) throw err;
+    const e = err as { code?: string; message?: string };
+    const message = (e.message?.split('\n')[0] ?? '').replace(/^database query failed: /, '');
+    const reason = e.code && !message.includes(e.code) ? `${e.code} ${message}` : message;
+    throw new CliError(`cannot prepare the key store in ${filename} (DB_FILENAME): ${reason}`);
+  }
+}
+
+function removeFile(path: string): void {
+  try {
+    if (statSync(path).isFile()) rmSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 export type OutputFormat = 'table' | 'json' | 'csv';

@@ -4,8 +4,8 @@ import type { KeyAdmin, KeyInfo } from '../keys';
 import { createKeyAdmin, parseExpiry } from '../keys';
 import type { CliContext } from './context';
 import { CliError, formatTable } from './context';
-import { sha256Hex } from '../keys/hash';
-import { tellProxies } from './tell-proxies';
+import type { Invalidation } from '../invalidation';
+import { recordForProxies, tellProxies } from './tell-proxies';
 
 const LIST_COLUMNS = ['user', 'scopes', 'issued', 'expires', 'active', 'storage', 'keyId'];
 
@@ -28,10 +28,9 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     .option('--role <name>', 'a role, e.g. viewer, runner, developer, worker, owner')
     .option('--expires <when>', '90d, 12h, or a date like 2027-01-31', '90d')
     .addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin, ctx) => {
+    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin) => {
+      // A new random key cannot be cached anywhere: running proxies have nothing to forget.
       const { info, key } = await admin.create({ user: o.user, scopes: scopesOf(o), expires: parseExpiry(o.expires), by: o.by });
-      // A proxy that saw this key before it existed remembers it as unknown (KEY_CACHE_NEGATIVE_TTL).
-      await tellProxies(ctx, { kind: 'key', keyHash: sha256Hex(key) });
       if (o.json) return print({ ...info, key });
       process.stderr.write(`Created a key for ${info.user} (scopes ${info.scopes}; expires ${info.expires}).\nIt is shown only now; store it safely:\n`);
       process.stdout.write(`${key}\n`);
@@ -49,8 +48,8 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
 
   keys.command('revoke').description('expire a user\'s key now').requiredOption('--user <id>').addOption(by()).option('--json', 'JSON output')
     .action((o: Common & { user: string }) => withAdmin(async (admin, ctx) => {
-      const { info } = await admin.revoke(o.user, o.by);
-      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      const { info, recorded } = await admin.revoke(o.user, o.by);
+      await report(ctx, info.user, recorded);
       printInfo(info, o.json);
     })());
 
@@ -58,8 +57,8 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     .requiredOption('--user <id>').option('--expires <when>', 'new expiry (default: keep it, or 90d if expired)')
     .addOption(by()).option('--json', 'JSON output')
     .action((o: Common & { user: string; expires?: string }) => withAdmin(async (admin, ctx) => {
-      const { info, key } = await admin.rotate(o.user, { by: o.by, ...(o.expires ? { expires: parseExpiry(o.expires) } : {}) });
-      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      const { info, key, recorded } = await admin.rotate(o.user, { by: o.by, ...(o.expires ? { expires: parseExpiry(o.expires) } : {}) });
+      await report(ctx, info.user, recorded);
       if (o.json) return print({ ...info, key });
       process.stderr.write(`Rotated the key of ${info.user}; the old key no longer works.\nIt is shown only now; store it safely:\n`);
       process.stdout.write(`${key}\n`);
@@ -68,16 +67,16 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
   keys.command('set-scopes').description('replace a user\'s scopes').requiredOption('--user <id>')
     .option('--scopes <list>').option('--role <name>').addOption(by()).option('--json', 'JSON output')
     .action((o: Common & { user: string; scopes?: string; role?: string }) => withAdmin(async (admin, ctx) => {
-      const { info } = await admin.setScopes(o.user, scopesOf(o), o.by);
-      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      const { info, recorded } = await admin.setScopes(o.user, scopesOf(o), o.by);
+      await report(ctx, info.user, recorded);
       printInfo(info, o.json);
     })());
 
   keys.command('expire').description('set when a user\'s key expires').requiredOption('--user <id>')
     .requiredOption('--at <when>', '90d, 12h, now, or a date like 2027-01-31').addOption(by()).option('--json', 'JSON output')
     .action((o: Common & { user: string; at: string }) => withAdmin(async (admin, ctx) => {
-      const { info } = await admin.expire(o.user, parseExpiry(o.at), o.by);
-      await tellProxies(ctx, { kind: 'user', userId: info.user });
+      const { info, recorded } = await admin.expire(o.user, parseExpiry(o.at), o.by);
+      await report(ctx, info.user, recorded);
       printInfo(info, o.json);
     })());
 
@@ -91,17 +90,29 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     })());
 }
 
-/** `cache ...`: what POST /cache/reset does, for every running proxy at once. */
-export function registerCacheCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
-  const cache = program.command('cache').description('make every running proxy forget cached keys (through CACHE_INVALIDATION)');
-  cache.command('reset').description('forget every cached key on every proxy')
-    .action(() => run(async (ctx) => mustTell(await tellProxies(ctx, { kind: 'all' }))));
-  cache.command('forget-user').description('forget the cached keys of one user on every proxy').requiredOption('--user <id>')
-    .action((o: { user: string }) => run(async (ctx) => mustTell(await tellProxies(ctx, { kind: 'user', userId: o.user }))));
+/**
+ * After a saved key change: says whether running proxies forget the user's cached key, and how
+ * soon. The change stands either way (exit 0); a warning says what to do when they will not.
+ */
+async function report(ctx: CliContext, userId: string, recorded: boolean): Promise<void> {
+  const { message } = await tellProxies(ctx, { kind: 'user', userId }, recorded ? 'recorded' : 'missing');
+  process.stderr.write(`${message}\n`);
 }
 
-function mustTell(told: boolean): void {
-  if (!told) throw new CliError('no proxy was told', 1);
+/** `cache ...`: what POST /cache/reset does, for every running proxy at once. */
+export function registerCacheCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
+  const cache = program.command('cache').description('make every running proxy forget cached keys (through the key store\'s change table and CACHE_INVALIDATION)');
+  cache.command('reset').description('forget every cached key on every proxy')
+    .action(() => run((ctx) => forget(ctx, { kind: 'all' })));
+  cache.command('forget-user').description('forget the cached keys of one user on every proxy').requiredOption('--user <id>')
+    .action((o: { user: string }) => run((ctx) => forget(ctx, { kind: 'user', userId: o.user })));
+}
+
+/** Fails (exit 1) when no running proxy will hear of it: nothing else was asked for. */
+async function forget(ctx: CliContext, invalidation: Invalidation): Promise<void> {
+  const { told, message } = await tellProxies(ctx, invalidation, await recordForProxies(ctx, invalidation));
+  if (!told) throw new CliError(message.replace(/^Warning: /, ''), 1);
+  process.stderr.write(`${message}\n`);
 }
 
 function printInfo(info: KeyInfo, json?: boolean): void {

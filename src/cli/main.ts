@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { KeyAdminError, KeyStoreUnavailableError, SchemaError } from '../keys';
 import { registerAuditCommand } from './audit';
+import { registerConfigCommand } from './config';
 import type { CliContext } from './context';
 import { CliError, openContext } from './context';
 import { registerDbCommands } from './db';
@@ -11,7 +12,7 @@ import { registerCacheCommands, registerKeyCommands } from './keys';
 async function run(action: (ctx: CliContext) => Promise<void>): Promise<void> {
   let ctx: CliContext | undefined;
   try {
-    ctx = openContext();
+    ctx = await openContext();
     await action(ctx);
   } catch (err) {
     fail(err);
@@ -44,6 +45,7 @@ registerKeyCommands(program, run);
 registerDbCommands(program, run);
 registerAuditCommand(program, run);
 registerCacheCommands(program, run);
+registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

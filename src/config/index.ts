@@ -3,3 +3,6 @@ export type { ParsedConfig } from './parse-config';
 export type { Config, DbConfig, DbType, LogLevel, NetworkConnection } from './types';
 export { LOG_LEVELS } from './types';
 export { variableNames, variables } from './spec';
+export { describeVariables } from './effective';
+export type { EffectiveVariable, ValueSource } from './effective';
+export { REDACTED, redactValue } from './redact';

@@ -5,8 +5,10 @@ import { buildRoleTable, RoleError } from '../authz/roles';
 import { parseRateSpec } from '../ratelimit/limits';
 import type { RateLimitSetting } from '../ratelimit/limits';
 import { EnvReader } from './env-reader';
+import { deepFreeze } from './freeze';
 import type { Config, DbConfig, DbType } from './types';
 import { LOG_LEVELS } from './types';
+import { configWarnings } from './warnings';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -20,13 +22,11 @@ export interface ParsedConfig {
   readonly warnings: readonly string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY_SECONDS = 86400;
 
 /** Parses and validates the whole configuration once; throws ConfigError naming every bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
   const r = new EnvReader(env);
-  const warnings: string[] = [];
 
   const apiServiceUrl = r.url('API_SERVICE_URL', ['http:', 'https:']);
   const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS) ?? 'warn';
@@ -34,12 +34,6 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     (env.NODE_ENV === 'production' ? 'json' : 'pretty');
   const allowPublicAccess = r.bool('ALLOW_PUBLIC_ACCESS');
   const tenant = { id: r.string('TENANT_ID') ?? '', name: r.string('TENANT_NAME') ?? '', slug: r.string('TENANT_SLUG') ?? '' };
-  if (!UUID.test(tenant.id)) {
-    warnings.push(`TENANT_ID "${tenant.id}" is not a UUID: Prefect >= 1.0 clients reject it at \`prefect auth login\``);
-  }
-  if (allowPublicAccess) {
-    warnings.push('ALLOW_PUBLIC_ACCESS is true: requests without a key reach the Prefect API unchecked');
-  }
 
   const db = parseDbConfig(r);
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'])?.href;
@@ -68,8 +62,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
       ttlMs: r.int('KEY_CACHE_TTL', 0, 7 * DAY_SECONDS) * 1000,
       negativeTtlMs: r.int('KEY_CACHE_NEGATIVE_TTL', 0, 3600) * 1000,
       max: r.int('KEY_CACHE_MAX', 1, 10_000_000),
+      negativeMax: r.int('KEY_CACHE_NEGATIVE_MAX', 1, 10_000_000),
     },
     bodyLimitBytes: r.size('BODY_LIMIT'),
+    bodyTimeoutMs: r.int('BODY_TIMEOUT', 1, 3600) * 1000,
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT', 1, DAY_SECONDS) * 1000,
     audit: {
       logVariables: r.bool('AUDIT_LOG_VARIABLES'),
@@ -92,13 +88,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     },
     redisUrl,
     cacheInvalidation,
+    keyChangePollMs: r.int('KEY_CHANGE_POLL_INTERVAL', 0, 60) * 1000,
     rateLimit: readRateLimit(r),
   };
   if (config.metrics.port !== undefined && config.metrics.port === config.port && config.port !== 0) {
     r.errors.push('METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT)');
   }
   if (r.errors.length > 0) throw new ConfigError(r.errors);
-  return { config: deepFreeze(config), warnings };
+  return { config: deepFreeze(config), warnings: configWarnings(config, env) };
 }
 
 const DB_TYPE_ALIASES: Record<string, DbType> = {
@@ -192,13 +189,5 @@ function parseTrustProxy(value: string): boolean | number | string {
   if (['false', '0', 'no', 'off'].includes(lower)) return false;
   if (['true', 'yes', 'on'].includes(lower)) return true;
   if (/^\d+$/.test(value)) return Number(value);
-  return value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !(value instanceof URL) && !(value instanceof Map)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
   return value;
 }

@@ -1,6 +1,6 @@
 /**
  * Every environment variable the service reads, with its default and documentation.
- * The README configuration table is checked against this list by a test, so the two cannot drift.
+ * The configuration table in docs/configuration.md is checked against this list by a test, so the two cannot drift.
  */
 export interface VariableSpec {
   readonly name: string;
@@ -39,11 +39,13 @@ export const variables: readonly VariableSpec[] = [
   { name: 'KEY_CACHE_TTL', default: '1800', description: 'Seconds a key lookup is cached (never beyond the key\'s expiry).' },
   { name: 'KEY_CACHE_NEGATIVE_TTL', default: '10', description: 'Seconds an unknown key is remembered as unknown, so floods of bad keys do not reach the database.' },
   { name: 'KEY_CACHE_MAX', default: '10000', description: 'Most cached keys; the least recently used are evicted first.' },
+  { name: 'KEY_CACHE_NEGATIVE_MAX', default: '10000', description: 'Most unknown keys remembered, in a cache of their own so that floods of made-up keys never push valid keys out.' },
   { name: 'BODY_LIMIT', default: '10mb', description: 'Largest request body accepted (`b`, `kb`, `mb` suffixes); larger ones get 413.' },
+  { name: 'BODY_TIMEOUT', default: '30', description: 'Seconds a client has to send its whole request body once the headers are in; a slower one gets 408. Bodies are read whole before a request takes a connection to the Prefect API, so slow senders cannot hold those.' },
   { name: 'UPSTREAM_TIMEOUT', default: '120', description: 'Seconds to wait for the Prefect API to answer before 504.' },
   { name: 'AUDIT_LOG_VARIABLES', default: 'false', description: 'Add GraphQL variables to audit lines. They may contain secrets: keep `false` unless needed.' },
   { name: 'GRAPHQL_MAX_BATCH', default: '50', description: 'Most operations in one JSON-array batch (the Prefect 1 UI sends up to 25).' },
-  { name: 'GRAPHQL_MAX_TOKENS', default: '100000', description: 'Most lexical tokens in one GraphQL document; larger documents get 400 before they are parsed further.' },
+  { name: 'GRAPHQL_MAX_TOKENS', default: '100000', description: 'Most GraphQL tokens and comments in one request, all documents of a batch counted together; a request over it gets 413 and parsing stops there.' },
   { name: 'CORS_ORIGINS', default: '*', description: 'Origins allowed to call the proxy from a browser: `*` or a comma-separated list. Keys travel in headers, never cookies.' },
   { name: 'ROLES_FILE', description: 'JSON or YAML file of roles (`name: [scopes]`) that override or add to the built-in roles. Validated at start-up.' },
   { name: 'AUDIT_DB', default: 'auto', description: 'Write audit events to the `prefect_audit_log` table: `true`, `false`, or `auto` (when the table exists; always on SQLite).' },
@@ -54,7 +56,8 @@ export const variables: readonly VariableSpec[] = [
   { name: 'METRICS_PORT', description: 'Serve Prometheus metrics at `/metrics` on this separate port, without a key (keep the port internal). Unset: `/metrics` is on `PORT` and needs a key with `admin/metrics`.' },
   { name: 'METRICS_PER_USER', default: 'false', description: 'Add a per-user request counter. One series per user: enable only when the number of users is modest.' },
   { name: 'REDIS_URL', secret: true, description: 'Redis (`redis://[:password@]host:6379/0`, `rediss://` for TLS) shared by every instance: cache invalidation (when `CACHE_INVALIDATION` picks it) and shared rate limits.' },
-  { name: 'CACHE_INVALIDATION', default: 'auto', description: 'How key revocations and cache resets reach every instance: `redis`, `postgres` (LISTEN/NOTIFY on the key store), `off`, or `auto` (`redis` when `REDIS_URL` is set, else `postgres` when the key store is PostgreSQL, else `off`).' },
+  { name: 'CACHE_INVALIDATION', default: 'auto', description: 'A bus that carries key revocations and cache resets to every instance at once, beside the change table (`KEY_CHANGE_POLL_INTERVAL`) that carries them within seconds: `redis`, `postgres` (LISTEN/NOTIFY on the key store), `off`, or `auto` (`redis` when `REDIS_URL` is set, else `postgres` when the key store is PostgreSQL, else `off`).' },
+  { name: 'KEY_CHANGE_POLL_INTERVAL', default: '2', description: 'Seconds between reads of the key store\'s change table (`prefect_auth_proxy_changes`, created by `db migrate`; on SQLite at start), through which revocations, key changes and cache resets reach every instance, with or without `CACHE_INVALIDATION`. `0` turns polling off.' },
   { name: 'RATE_LIMIT', default: 'off', description: 'Default per-key limit: `off`, `<requests per second>`, or `<rps>/<burst>` (e.g. `20/40`; burst defaults to the rate). A key\'s own `rate:<rps>/<burst>` scope, or the most generous one among its roles, takes precedence; `rate:off` exempts a key.' },
   { name: 'TRUST_PROXY', default: 'false', description: 'Which proxies in front may set `X-Forwarded-*`: `false`, `true`, a hop count, or a list of trusted addresses/subnets. Trusted values give the client address in audit lines and are extended for the Prefect API; from anyone else they are replaced.' },
 ];

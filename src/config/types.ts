@@ -40,8 +40,10 @@ export interface Config {
   readonly allowPublicAccess: boolean;
   readonly tenant: { readonly id: string; readonly name: string; readonly slug: string };
   readonly db: DbConfig;
-  readonly keyCache: { readonly ttlMs: number; readonly negativeTtlMs: number; readonly max: number };
+  readonly keyCache: { readonly ttlMs: number; readonly negativeTtlMs: number; readonly max: number; readonly negativeMax: number };
   readonly bodyLimitBytes: number;
+  /** BODY_TIMEOUT: how long a client may take to send its body. */
+  readonly bodyTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly audit: {
     readonly logVariables: boolean;
@@ -59,6 +61,8 @@ export interface Config {
   /** Holds a password when the URL does: never log it. */
   readonly redisUrl: string | undefined;
   readonly cacheInvalidation: 'redis' | 'postgres' | 'off';
+  /** KEY_CHANGE_POLL_INTERVAL in ms; 0 when off. */
+  readonly keyChangePollMs: number;
   /** Limit for keys that carry none of their own. */
   readonly rateLimit: RateLimitSetting;
 }

@@ -7,6 +7,7 @@ import type { MetricsDialect } from '../metrics';
 import type { RateLimiter } from '../ratelimit';
 import { formatRateLimit } from '../ratelimit';
 import { recordDecision } from '../audit/request-audit';
+import type { AuthFailureRecorder } from '../audit/auth-failures';
 import type { Dialect } from './errors';
 import { ProxyError, sendError } from './errors';
 import { scopeOf } from './request-scope';
@@ -20,6 +21,8 @@ export interface AuthenticateOptions {
   readonly rate?: RateGuard;
   /** Audit the route label, not the path: the proxy's own paths may carry a key (`DELETE /cache/:key`). */
   readonly auditRouteOnly?: boolean;
+  /** Where refused credentials are counted into the audit trail. */
+  readonly failures?: AuthFailureRecorder;
 }
 
 /** Per-key rate limits; keys without a limit skip them. */
@@ -29,6 +32,7 @@ export interface RateGuard {
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const LOOKUP_REPORT_MS = 10_000;
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="prefect-auth-proxy"' };
 
@@ -38,19 +42,20 @@ export type Authenticator = (req: IncomingMessage, res: ServerResponse) => Promi
 /** Turns the request's credential into the scope's principal. */
 export function createAuthenticator(options: AuthenticateOptions): Authenticator {
   const { resolver, logger, dialect, allowPublic } = options;
+  let lastLookupReport = 0;
+  let failedLookups = 0;
   return async (req, res) => {
     const scope = scopeOf(req);
     const credential = readCredential(req.headers);
     if (credential.kind === 'none') {
       if (allowPublic) return true;
-      return reject(res, 'an API key is required: send "Authorization: Bearer <key>"');
+      return reject(req, res, 'an API key is required: send "Authorization: Bearer <key>"');
     }
-    if (credential.kind === 'invalid') return reject(res, credential.reason);
+    if (credential.kind === 'invalid') return reject(req, res, credential.reason);
     try {
       const principal = await resolver.resolve(credential.key);
       if (!principal) {
-        logger.info('unknown or expired API key', { requestId: scope.id, client: scope.client });
-        return reject(res, 'invalid or expired API key');
+        return reject(req, res, 'invalid or expired API key');
       }
       scope.principal = principal;
       if (options.rate && principal.rateLimit) {
@@ -73,13 +78,24 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
       return true;
     } catch (err) {
       if (!(err instanceof KeyStoreUnavailableError)) throw err;
-      logger.error('key lookup failed', { requestId: scope.id, reason: err.reason });
+      // During an outage every request fails the same way: one line per 10 s says so, with a count.
+      failedLookups++;
+      if (Date.now() - lastLookupReport >= LOOKUP_REPORT_MS) {
+        logger.error('key lookup failed', { requestId: scope.id, reason: err.reason, failedSinceLastReport: failedLookups });
+        lastLookupReport = Date.now();
+        failedLookups = 0;
+      }
       sendError(res, new ProxyError('SERVICE_UNAVAILABLE', 'the API key store is unavailable; try again shortly', { 'Retry-After': '5' }), dialect);
       return false;
     }
   };
 
-  function reject(res: ServerResponse, message: string): false {
+  function reject(req: IncomingMessage, res: ServerResponse, message: string): false {
+    const scope = scopeOf(req);
+    options.failures?.record({
+      requestId: scope.id, client: scope.client, dialect: options.auditRouteOnly ? 'admin' : dialect, reason: message,
+      route: scope.route ?? (options.auditRouteOnly ? 'admin' : 'unknown'),
+    });
     sendError(res, new ProxyError('UNAUTHENTICATED', message, CHALLENGE), dialect);
     return false;
   }

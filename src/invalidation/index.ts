@@ -3,3 +3,8 @@ export { CHANNEL } from './bus';
 export { applyInvalidation, decodeInvalidation, encodeInvalidation } from './messages';
 export type { Envelope, Invalidation } from './messages';
 export { createInvalidationBus, createRedisClient, withInvalidation } from './cluster';
+export { createChangeSource, hasChangeLog, keyInvalidation, pruneChanges, recordChange, recordChanges, rowToInvalidation } from './change-log';
+export type { ChangeRow, ChangeSource } from './change-log';
+export { createChangePoller } from './change-poller';
+export type { ChangePoller, ChangePollerOptions } from './change-poller';
+export { watchKeyChanges } from './watch-changes';

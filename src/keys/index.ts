@@ -1,6 +1,7 @@
 export { readCredential } from './credentials';
 export type { Credential, CredentialSource } from './credentials';
 export { createDatabase, KEYS_TABLE } from './database';
+export { describeDbError, isDbError } from './db-error';
 export { AUDIT_TABLE, migrateLatest, migrationStatus, SchemaError } from './migrations';
 export { hashedKeyValue, sha256Hex, HASH_PREFIX } from './hash';
 export { createKnexKeyStore } from './knex-key-store';

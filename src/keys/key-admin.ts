@@ -7,6 +7,8 @@ import { KEYS_TABLE } from './database';
 import { dbNowPlus, formatDbTime, SECONDS_LEFT_SQL } from './dialect';
 import { HASH_PREFIX, hashedKeyValue } from './hash';
 import { KEY_ID_LENGTH } from './key-resolver';
+import { hasChangeLog, pruneChanges, recordChanges } from '../invalidation/change-log';
+import type { Invalidation } from '../invalidation/messages';
 
 export interface KeyInfo {
   readonly user: string;
@@ -55,24 +57,48 @@ export function parseExpiry(text: string): Expiry {
   throw new KeyAdminError('INVALID', `cannot read expiry "${text}": use 90d, 12h, now or a date like 2027-01-31`);
 }
 
+/**
+ * `recorded`: the change table (`db migrate`) holds the change, so every running proxy that polls
+ * it forgets what the change made stale. False only while that table does not exist.
+ */
+interface Recorded { readonly recorded: boolean }
+
 export interface KeyAdmin {
   list(): Promise<KeyInfo[]>;
   show(user: string): Promise<KeyInfo>;
-  create(input: { user: string; scopes: string; expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string }>;
-  rotate(user: string, input: { expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string; previous: string }>;
-  revoke(user: string, by: string): Promise<{ info: KeyInfo; previous: string }>;
-  setScopes(user: string, scopes: string, by: string): Promise<{ info: KeyInfo; previous: string }>;
-  expire(user: string, at: Expiry, by: string): Promise<{ info: KeyInfo; previous: string }>;
-  hashExisting(input: { dryRun: boolean; by: string }): Promise<{ users: string[] }>;
+  create(input: { user: string; scopes: string; expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string } & Recorded>;
+  rotate(user: string, input: { expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string; previous: string } & Recorded>;
+  revoke(user: string, by: string): Promise<{ info: KeyInfo; previous: string } & Recorded>;
+  setScopes(user: string, scopes: string, by: string): Promise<{ info: KeyInfo; previous: string } & Recorded>;
+  expire(user: string, at: Expiry, by: string): Promise<{ info: KeyInfo; previous: string } & Recorded>;
+  hashExisting(input: { dryRun: boolean; by: string }): Promise<{ users: string[] } & Recorded>;
 }
 
 /**
  * Key management over the original table. Only `sha256:<hex>` is ever written for new keys; the
  * `previous` stored value returned by changes lets a running proxy evict the old cache entry.
+ * Every change also writes a row to the change table, in the same transaction.
  */
 export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdmin {
   const now = () => dbNowPlus(db, type, 0);
   const expiryValue = (e: Expiry) => ('in' in e ? dbNowPlus(db, type, e.in) : e.at);
+  // Once there, the table stays: ask until it is.
+  let logged = false;
+  const changeLogReady = async () => (logged ||= await hasChangeLog(db));
+  /**
+   * Runs a change and records what proxies must forget, in one transaction. Queries inside must
+   * use `trx`: SQLite has a single connection, which the transaction holds.
+   */
+  const change = async <T>(fn: (trx: Knex.Transaction) => Promise<{ result: T; changes: readonly Invalidation[] }>): Promise<T & Recorded> => {
+    const recorded = await changeLogReady();
+    const result = await db.transaction(async (trx) => {
+      const done = await fn(trx);
+      if (recorded) await recordChanges(trx, type, done.changes);
+      return done.result;
+    });
+    if (recorded) await pruneChanges(db, type).catch(() => undefined);
+    return { ...result, recorded };
+  };
 
   const read = async (user?: string): Promise<KeyInfo[]> => {
     let query = db(KEYS_TABLE)
@@ -103,17 +129,16 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
     return info;
   };
 
-  const storedValue = async (user: string): Promise<string> => {
-    const row = await db(KEYS_TABLE).where({ user_id: user }).first('api_key');
-    if (!row) throw new KeyAdminError('NOT_FOUND', `no key for user "${user}"`);
-    return String(row.api_key);
-  };
-
   const update = async (user: string, by: string, values: Record<string, unknown>) => {
     checkBy(by);
-    const previous = await storedValue(user);
-    await db(KEYS_TABLE).where({ user_id: user }).update({ ...values, last_updatd_dt: now(), last_updatd_by: by });
-    return { info: await show(user), previous };
+    const { previous, recorded } = await change(async (trx) => {
+      const row = await trx(KEYS_TABLE).where({ user_id: user }).first('user_id', 'api_key');
+      if (!row) throw new KeyAdminError('NOT_FOUND', `no key for user "${user}"`);
+      await trx(KEYS_TABLE).where({ user_id: user }).update({ ...values, last_updatd_dt: now(), last_updatd_by: by });
+      // The stored id, not the one typed: a case-insensitive collation matches both, caches hold the stored one.
+      return { result: { previous: String(row.api_key) }, changes: [{ kind: 'user', userId: String(row.user_id) }] };
+    });
+    return { info: await show(user), previous, recorded };
   };
 
   return {
@@ -124,22 +149,26 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
       checkBy(by);
       if (!user || user.length > USER_MAX) throw new KeyAdminError('INVALID', `user must be 1 to ${USER_MAX} characters`);
       const normalized = normalizeScopes(scopes, roles);
-      if (await db(KEYS_TABLE).where({ user_id: user }).first('user_id')) {
-        throw new KeyAdminError('CONFLICT', `user "${user}" already has a key: use rotate, set-scopes or revoke`);
-      }
       const key = generateKey();
-      await db(KEYS_TABLE).insert({
-        user_id: user,
-        scopes: normalized,
-        api_key: hashedKeyValue(key),
-        key_issu_dt: now(),
-        key_expr_dt: expiryValue(expires ?? DEFAULT_EXPIRY),
-        creatd_dt: now(),
-        last_updatd_dt: now(),
-        creatd_by: by,
-        last_updatd_by: by,
+      const { recorded } = await change(async (trx) => {
+        if (await trx(KEYS_TABLE).where({ user_id: user }).first('user_id')) {
+          throw new KeyAdminError('CONFLICT', `user "${user}" already has a key: use rotate, set-scopes or revoke`);
+        }
+        await trx(KEYS_TABLE).insert({
+          user_id: user,
+          scopes: normalized,
+          api_key: hashedKeyValue(key),
+          key_issu_dt: now(),
+          key_expr_dt: expiryValue(expires ?? DEFAULT_EXPIRY),
+          creatd_dt: now(),
+          last_updatd_dt: now(),
+          creatd_by: by,
+          last_updatd_by: by,
+        });
+        // Nothing can be cached for a key nobody has seen; the row keeps the log a full account of changes.
+        return { result: {}, changes: [{ kind: 'user', userId: user }] };
       });
-      return { info: await show(user), key };
+      return { info: await show(user), key, recorded };
     },
 
     async rotate(user, { expires, by }) {
@@ -160,7 +189,7 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
 
     async hashExisting({ dryRun, by }) {
       checkBy(by);
-      return db.transaction(async (trx) => {
+      return change(async (trx) => {
         const rows: Array<{ user_id: string; api_key: string }> = await trx(KEYS_TABLE)
           .select('user_id', 'api_key')
           .whereRaw('lower(api_key) not like ?', [`${HASH_PREFIX}%`]);
@@ -173,7 +202,8 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
             });
           }
         }
-        return { users: rows.map((r) => r.user_id) };
+        const users = rows.map((r) => String(r.user_id));
+        return { result: { users }, changes: dryRun ? [] : users.map((userId): Invalidation => ({ kind: 'user', userId })) };
       });
     },
   };

@@ -10,6 +10,8 @@ export interface KeyResolverOptions {
   readonly ttlMs: number;
   readonly negativeTtlMs: number;
   readonly max: number;
+  /** Most unknown keys remembered; `max` when not given. */
+  readonly negativeMax?: number;
   readonly roles: RoleTable;
   /** The limit for keys whose scopes and roles name none. */
   readonly defaultRateLimit: RateLimitSetting;
@@ -80,8 +82,10 @@ function createPrincipal(userId: string, grants: Grants, hash: string, options: 
 
 /** Cached lookups keyed by the key's hash, so the cache never holds a key in clear text. */
 export function createKeyResolver(store: KeyStore, options: KeyResolverOptions): KeyResolver {
-  // `false` marks an unknown key (lru-cache does not store null or undefined).
-  const cache = new LRUCache<string, Principal | false>({ max: options.max, ttlAutopurge: false });
+  const cache = new LRUCache<string, Principal>({ max: options.max, ttlAutopurge: false });
+  // Unknown keys live apart: anyone can make up keys, and a flood of them sharing the LRU would
+  // push out valid keys, which then get 503 while the key store is down.
+  const unknown = new LRUCache<string, true>({ max: options.negativeMax ?? options.max, ttlAutopurge: false });
   const inFlight = new Map<string, Promise<Principal | null>>();
   // Thousands of keys share a handful of scope values (mostly roles): compiling each once keeps a
   // full cache small. Bounded, in case every key has scopes of its own.
@@ -120,7 +124,10 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
       const ttl = principal
         ? Math.min(options.ttlMs, Math.floor((rows[0]?.secondsLeft ?? 0) * 1000))
         : options.negativeTtlMs;
-      if (ttl > 0) cache.set(hash, principal ?? false, { ttl });
+      if (ttl > 0) {
+        if (principal) cache.set(hash, principal, { ttl });
+        else unknown.set(hash, true, { ttl });
+      }
     }
     return principal;
   };
@@ -129,9 +136,9 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
     async resolve(key) {
       const hash = sha256Hex(key);
       const cached = cache.get(hash);
-      if (cached !== undefined) {
+      if (cached !== undefined || unknown.get(hash)) {
         options.observer?.keyCacheHit();
-        return cached || null;
+        return cached ?? null;
       }
       options.observer?.keyCacheMiss();
       // Concurrent requests with the same uncached key share one database lookup.
@@ -148,13 +155,14 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
         ? keyOrHash.slice(HASH_PREFIX.length).toLowerCase()
         : sha256Hex(keyOrHash);
       inFlight.delete(hash);
-      return cache.delete(hash);
+      const wasUnknown = unknown.delete(hash);
+      return cache.delete(hash) || wasUnknown;
     },
     evictUser(userId) {
       generation++;
       let evicted = 0;
       for (const [hash, principal] of cache.entries()) {
-        if (principal && principal.userId === userId && cache.delete(hash)) evicted++;
+        if (principal.userId === userId && cache.delete(hash)) evicted++;
       }
       return evicted;
     },
@@ -162,9 +170,10 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
       generation++;
       inFlight.clear();
       cache.clear();
+      unknown.clear();
     },
     get size() {
-      return cache.size;
+      return cache.size + unknown.size;
     },
   };
 }

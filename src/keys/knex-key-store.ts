@@ -1,29 +1,40 @@
 import type { Knex } from 'knex';
 import type { DbType } from '../config';
 import { KEYS_TABLE } from './database';
+import { describeDbError } from './db-error';
 import { SECONDS_LEFT_SQL } from './dialect';
+import { HASH_PREFIX } from './hash';
 import type { KeyRecord, KeyStore } from './types';
 import { KeyStoreUnavailableError } from './types';
+
+interface KeyRow {
+  readonly user_id: string;
+  readonly scopes: string | null;
+  readonly api_key: string;
+  readonly seconds_left: number | string | null;
+}
 
 export function createKnexKeyStore(db: Knex, type: DbType, timeoutMs: number): KeyStore {
   const secondsLeft = SECONDS_LEFT_SQL[type];
   return {
     async findValidKeys(candidates) {
+      let rows: KeyRow[];
       try {
-        const rows: Array<{ user_id: string; scopes: string | null; seconds_left: number | string | null }> = await db(KEYS_TABLE)
-          .select('user_id', 'scopes', db.raw(`${secondsLeft} as seconds_left`))
+        rows = await db(KEYS_TABLE)
+          .select('user_id', 'scopes', 'api_key', db.raw(`${secondsLeft} as seconds_left`))
           .whereIn('api_key', [...candidates])
           .timeout(timeoutMs, { cancel: type !== 'sqlite' });
-        return rows
-          .map((row): KeyRecord => ({
-            userId: String(row.user_id),
-            scopes: row.scopes ?? '',
-            secondsLeft: Number(row.seconds_left),
-          }))
-          .filter((row) => Number.isFinite(row.secondsLeft) && row.secondsLeft > 0);
       } catch (err) {
         throw new KeyStoreUnavailableError(describeDbError(err));
       }
+      return rows
+        .filter((row) => matchesExactly(String(row.api_key), candidates))
+        .map((row): KeyRecord => ({
+          userId: String(row.user_id),
+          scopes: row.scopes ?? '',
+          secondsLeft: Number(row.seconds_left),
+        }))
+        .filter((row) => Number.isFinite(row.secondsLeft) && row.secondsLeft > 0);
     },
     async ping() {
       try {
@@ -38,10 +49,13 @@ export function createKnexKeyStore(db: Knex, type: DbType, timeoutMs: number): K
   };
 }
 
-/** A short reason for logs and metrics; driver messages name hosts and tables, not passwords. */
-function describeDbError(err: unknown): string {
-  const e = err as { code?: string; name?: string; message?: string };
-  if (e?.name === 'KnexTimeoutError') return 'timed out';
-  const text = [e?.code, e?.message].filter(Boolean).join(' ') || 'error';
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+/**
+ * The index finds the rows; this decides. MySQL's original latin1 table compares case-insensitively
+ * (and ignores trailing spaces), so `tEsTkEy001` would open `TestKey001`: a plaintext key must match
+ * exactly. A stored hash is hex, whose case carries no secret: it may be upper case.
+ */
+function matchesExactly(stored: string, candidates: readonly string[]): boolean {
+  const hashed = stored.toLowerCase().startsWith(HASH_PREFIX);
+  const value = hashed ? stored.toLowerCase() : stored;
+  return candidates.some((candidate) => (hashed ? candidate.toLowerCase() === value : candidate === value));
 }

@@ -4,6 +4,8 @@ import { KEYS_TABLE } from './database';
 
 export const AUDIT_TABLE = 'prefect_audit_log';
 export const MIGRATIONS_TABLE = 'prefect_auth_proxy_migrations';
+/** One row per key change or cache reset, polled by every proxy (src/invalidation/change-log.ts). */
+export const CHANGES_TABLE = 'prefect_auth_proxy_changes';
 
 /** The original proxy's columns; an existing table must have them all to be used. */
 const KEY_COLUMNS = ['user_id', 'scopes', 'api_key', 'key_issu_dt', 'key_expr_dt', 'creatd_dt', 'last_updatd_dt', 'creatd_by', 'last_updatd_by'];
@@ -61,6 +63,20 @@ const migrations: readonly Migration[] = [
         t.double('latency_ms').nullable();
         t.index(['occurred_at'], 'prefect_audit_log_time_idx');
         t.index(['user_id', 'occurred_at'], 'prefect_audit_log_user_idx');
+      });
+    },
+  },
+  {
+    name: '003_prefect_auth_proxy_changes',
+    async up(db, type) {
+      if (await db.schema.hasTable(CHANGES_TABLE)) return;
+      await db.schema.createTable(CHANGES_TABLE, (t) => {
+        // AUTOINCREMENT on SQLite: ids are never reused after pruning, so a poller's position stays meaningful.
+        t.bigIncrements('id').primary();
+        t.string('kind', 8).notNullable();
+        t.string('subject', 255).nullable();
+        t.specificType('changed_at', type === 'postgres' ? 'timestamp' : 'datetime').notNullable();
+        t.index(['changed_at'], 'prefect_auth_proxy_changes_time_idx');
       });
     },
   },

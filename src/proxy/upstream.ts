@@ -9,8 +9,13 @@ import { scopeOf } from '../http/request-scope';
 import type { TrustFunction } from '../http/request-scope';
 import type { Logger } from '../log';
 
-/** Client headers the upstream must never see: the caller's key, and provenance it could spoof. */
-export const STRIPPED_REQUEST_HEADERS = ['authorization', 'x-prefect-user-id', 'proxy-authorization'];
+/**
+ * Client headers the upstream must never see: the caller's key, provenance it could spoof, and
+ * requests to treat the call as another method (the decision was made on the real one).
+ */
+export const STRIPPED_REQUEST_HEADERS = [
+  'authorization', 'x-prefect-user-id', 'proxy-authorization', 'x-http-method-override', 'x-http-method', 'x-method-override',
+];
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and `expect`: Node has

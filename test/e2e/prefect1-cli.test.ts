@@ -13,6 +13,7 @@ import { startRecordingUpstream } from '../support/upstream';
 
 const run = promisify(execFile);
 const TENANT = '2b9d0c55-0f49-4ac2-9a5f-6a1f0e5c1d11';
+const ROLES = ['viewer', 'runner', 'worker', 'developer'];
 
 jest.setTimeout(300_000);
 
@@ -33,6 +34,8 @@ describe('Prefect 1 CLI through the proxy', () => {
     });
     db = await createTestDatabase('sqlite', 'prefect1_cli');
     await insertKey(db, { userId: 'alice', scopes: 'query/*', key: 'alice-cli-key-01', hashed: true });
+    for (const role of ROLES) await insertKey(db, { userId: role, scopes: `role:${role}`, key: `${role}-cli-key-01`, hashed: true });
+    await insertKey(db, { userId: 'bot', scopes: 'mutation/create_flow_run', key: 'bot-cli-key-01', hashed: true });
     proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: upstream.url, TENANT_ID: TENANT, TENANT_NAME: 'Data Team', TENANT_SLUG: 'data-team' });
     home = mkdtempSync(join(tmpdir(), 'prefect1-home-'));
   });
@@ -79,6 +82,17 @@ describe('Prefect 1 CLI through the proxy', () => {
     expect(upstream.received).toHaveLength(0);
     await waitFor(() => proxy.auditLines().length > 0);
     expect(proxy.auditLines().at(-1)).toMatchObject({ outcome: 'BLOCKED', user: 'alice', fields: ['create_project'] });
+  });
+
+  it.each(ROLES)('logs in with a %s key', async (role) => {
+    const { stdout } = await prefect('auth', 'login', '-k', `${role}-cli-key-01`);
+    expect(stdout).toContain("Logged in to Prefect Cloud tenant 'Data Team' (data-team)");
+  });
+
+  it('does not tell the tenant to a key without a query scope', async () => {
+    const failure = await prefect('auth', 'login', '-k', 'bot-cli-key-01').then(() => null, (err: { stderr: string }) => err);
+    expect(failure!.stderr).toContain('403 Client Error: Forbidden (API key of user bot lacks permission: query/');
+    expect(failure!.stderr).not.toContain(TENANT);
   });
 
   it('refuses a wrong key at login', async () => {

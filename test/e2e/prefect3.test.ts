@@ -16,7 +16,7 @@ import { withBrowser } from '../support/browser';
 jest.setTimeout(600_000);
 
 const SERVER_AUTH = 'server-only-secret-7f3a';
-const FLOWS_DIR = join(__dirname, 'prefect3');
+const FLOWS_DIR = join(__dirname, 'flows');
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -91,7 +91,7 @@ describe('Prefect 3 through the proxy', () => {
     expect(audit).toEqual(expect.arrayContaining([
       expect.objectContaining({ outcome: 'ALLOWED', operationType: 'WEBSOCKET', operationName: '/events/in' }),
       expect.objectContaining({ outcome: 'ALLOWED', operationType: 'POST', operationName: '/flow_runs/', status: 201 }),
-      expect.objectContaining({ outcome: 'ALLOWED', operationName: '/flow_runs/{id:uuid}/set_state', permissions: ['write/flow_runs/set_state'] }),
+      expect.objectContaining({ outcome: 'ALLOWED', operationName: '/flow_runs/{id:uuid}/set_state', permissions: ['write/flow_runs/set_state/completed'] }),
     ]));
     expect(proxy.rawLogs()).not.toContain(keys.developer);
   });
@@ -189,6 +189,21 @@ describe('Prefect 3 through the proxy', () => {
     expect(state).toBe('COMPLETED');
     const blocked = proxy.auditLines().filter((l) => l.user === 'worker' && l.outcome === 'BLOCKED');
     expect(blocked).toEqual([]);
+  });
+
+  it('4b. a runner key cannot make a worker run another command: `deployment run --job-variable` is refused and no run is created', async () => {
+    const before = await api('/flow_runs/count', {}) as number;
+    const refused = await run('prefect', ['deployment', 'run', 'proxy-e2e/nightly', '--job-variable', 'command="env"'], asKey(keys.runner));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain('lacks permission: write/flow_runs/job_variables');
+    expect(await api('/flow_runs/count', {})).toBe(before);
+    // Cancelling is what a runner may do to a run; marking it COMPLETED is not.
+    const started = await run('prefect', ['deployment', 'run', 'proxy-e2e/nightly'], asKey(keys.runner));
+    const id = /UUID:\s*(\S+)/.exec(started.stdout)?.[1] ?? /([0-9a-f]{8}-[0-9a-f-]{27})/.exec(started.stdout)?.[1];
+    const cancel = await run('prefect', ['flow-run', 'cancel', id as string], asKey(keys.runner));
+    expect(cancel.code).toBe(0);
+    const state = await eventually(async () => (await api(`/flow_runs/${id}`) as { state: { type: string } }).state.type, (s) => s === 'CANCELLED', 30_000);
+    expect(state).toBe('CANCELLED');
   });
 
   it('6. the protected server refuses requests that do not come through the proxy', async () => {

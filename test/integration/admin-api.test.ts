@@ -14,6 +14,10 @@ describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
       { userId: 'keyadmin', scopes: 'admin/keys, role:runner', key: 'keyadmin-key-02', hashed: true },
       { userId: 'auditor', scopes: 'admin/audit', key: 'auditor-key-003', hashed: true },
       { userId: 'slowadmin', scopes: 'admin/keys, role:runner, rate:50/50', key: 'slowadmin-key-4', hashed: true },
+      { userId: 'readadmin', scopes: 'admin/keys, read/*', key: 'readadmin-key-05', hashed: true },
+      { userId: 'boss', scopes: 'role:owner', key: 'boss-key-00006', hashed: true },
+      { userId: 'weak', scopes: 'read/flows', key: 'weak-key-00007', hashed: true },
+      { userId: 'unlimited', scopes: 'role:viewer', key: 'unlimited-key-8', hashed: true },
     ],
   });
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -41,6 +45,40 @@ describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
     expect((await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer' })).status).toBe(409);
     expect((await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'dave', scopes: 42 })).status).toBe(400);
     expect((await request(stack.proxy.url).get('/admin/keys/nobody').set(as('keyadmin-key-02'))).status).toBe(404);
+  });
+
+  describe('changes to a key need a key that covers what that key holds now', () => {
+    const row = async (user: string) => stack.db.knex('prefect_api_keys').where({ user_id: user }).first('scopes', 'api_key', 'key_expr_dt', 'last_updatd_by');
+    // `scopes` (for set-scopes) are always ones the caller may grant: only the target's current ones are in question.
+    const changes: ReadonlyArray<[string, (target: string, key: string, scopes: string) => request.Test]> = [
+      ['revoke', (target, key) => request(stack.proxy.url).post(`/admin/keys/${target}/revoke`).set(as(key))],
+      ['expire', (target, key) => request(stack.proxy.url).put(`/admin/keys/${target}/expiry`).set(as(key)).send({ at: '1d' })],
+      ['set-scopes', (target, key, scopes) => request(stack.proxy.url).put(`/admin/keys/${target}/scopes`).set(as(key)).send({ scopes })],
+      ['rotate', (target, key) => request(stack.proxy.url).post(`/admin/keys/${target}/rotate`).set(as(key))],
+    ];
+
+    it.each(changes)('refuses to %s an owner key for an admin/keys + read/* key, and leaves its row alone', async (_change, send) => {
+      const before = await row('boss');
+      const res = await send('boss', 'readadmin-key-05', 'read/flows');
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toMatch(/cannot change the key of "boss"/);
+      expect(await row('boss')).toEqual(before);
+      expect((await gql('boss-key-00006')).status).toBe(200);
+    });
+
+    it.each(changes)('refuses to %s a key whose rate limit is looser than the caller\'s', async (_change, send) => {
+      const before = await row('unlimited');
+      const res = await send('unlimited', 'slowadmin-key-4', 'role:viewer, rate:10');
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toMatch(/cannot change the key of "unlimited": it is limited to 50\/50/);
+      expect(await row('unlimited')).toEqual(before);
+    });
+
+    it.each(changes)('lets the same key %s a weaker key', async (_change, send) => {
+      const res = await send('weak', 'readadmin-key-05', 'read/flows');
+      expect(res.status).toBe(200);
+      expect((await row('weak'))?.last_updatd_by).toBe('readadmin');
+    });
   });
 
   it('lets a rate-limited key grant only limits as tight as its own', async () => {

@@ -11,6 +11,8 @@ const OPERATOR = 'operator-key-0002';
 const DEVOPS = 'devops-key-0003';
 const EXPIRED = 'expired-key-0004';
 const ADMIN = 'admin-key-0005';
+const MUTATOR = 'mutator-key-0007';
+const ROLE_KEYS = { viewer: 'viewer-key-0008', runner: 'runner-key-0009', worker: 'worker-key-0010', developer: 'developer-key-0011' };
 
 const stack = useProxyStack({
   name: 'graphql_proxy',
@@ -22,6 +24,8 @@ const stack = useProxyStack({
     { userId: 'devops', scopes: 'query/* mutation/*', key: DEVOPS, hashed: true },
     { userId: 'expired', scopes: '*', key: EXPIRED, expiresInSeconds: -60 },
     { userId: 'admin', scopes: 'admin/*', key: ADMIN, hashed: true },
+    { userId: 'mutator', scopes: 'mutation/create_flow_run', key: MUTATOR, hashed: true },
+    ...Object.entries(ROLE_KEYS).map(([role, key]) => ({ userId: role, scopes: `role:${role}`, key, hashed: true })),
   ],
 });
 
@@ -167,9 +171,41 @@ describe('batches', () => {
     expect(res.body).toEqual([{ data: { echo: 'A' } }, { data: { echo: 'B' } }]);
   });
 
-  it('refuses a batch with an invalid item as a whole', async () => {
-    const res = await post('/', DEVOPS, [{ query: '{ flow { id } }' }, { query: '{ ' }]);
+  it('answers a malformed item at its position, naming it, and forwards the valid allowed items', async () => {
+    const batch = [
+      { operationName: 'Flows', query: 'query Flows { flow { id } }' },
+      { operationName: 'Broken', query: '{ flow { id }' },
+      null,
+      { operationName: 'Delete', query: 'mutation Delete { delete_project(input: {}) { success } }' },
+      { operationName: 'Projects', query: 'query Projects { project { id } }', variables: '{nope' },
+      { operationName: 'Run', query: 'mutation Run { create_flow_run(input: {}) { id } }' },
+      { query: 'mutation { ...Missing }' },
+    ];
+    const res = await post('/', OPERATOR, batch);
+    expect(res.status).toBe(200);
+    expect(stack.upstream.received).toHaveLength(1);
+    expect(JSON.parse(stack.upstream.received[0]!.body)).toEqual([
+      { operationName: 'Flows', query: 'query Flows { flow { id } }' },
+      { operationName: 'Run', query: 'mutation Run { create_flow_run(input: {}) { id } }' },
+    ]);
+    expect(res.body).toHaveLength(7);
+    expect(res.body[0]).toEqual({ data: { echo: 'Flows' } });
+    expect(res.body[5]).toEqual({ data: { echo: 'Run' } });
+    expect(res.body[3].errors[0].extensions.code).toBe('FORBIDDEN');
+    for (const [position, reason] of [[1, 'Syntax Error'], [2, 'JSON object'], [4, '"variables"'], [6, 'unknown fragment']] as const) {
+      expect(res.body[position].errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(res.body[position].errors[0].message).toMatch(new RegExp(`^batch item ${position}: .*${reason}`));
+    }
+  });
+
+  it.each([
+    ['entirely malformed', [{ query: '{ ' }, { query: 42 }], ['BAD_REQUEST', 'BAD_REQUEST']],
+    ['malformed and denied, nothing allowed', [{ query: 'mutation { delete_tenant(input: {}) { success } }' }, { query: '{ ' }], ['FORBIDDEN', 'BAD_REQUEST']],
+  ])('refuses a batch %s with 400 and an error per item, and forwards nothing', async (_name, batch, codes) => {
+    const res = await post('/', READER, batch);
     expect(res.status).toBe(400);
+    expect(res.body.map((r: { errors: Array<{ extensions: { code: string } }> }) => r.errors[0]!.extensions.code)).toEqual(codes);
+    expect(res.body[1].errors[0].message).toMatch(/^batch item 1: /);
     expect(stack.upstream.received).toHaveLength(0);
   });
 });
@@ -231,6 +267,23 @@ describe('Prefect 1 Cloud login emulation', () => {
 
   it('needs a valid key', async () => {
     expect((await post('/', null, { query: '{ auth_info { tenant_id } }' })).status).toBe(401);
+  });
+
+  it.each(Object.entries(ROLE_KEYS))('answers a %s key, as `prefect auth login -k` needs', async (role, key) => {
+    const res = await post('/', key, { query: '{ auth_info { tenant_id user_id } tenant { slug } }' });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ auth_info: { tenant_id: '2b9d0c55-0f49-4ac2-9a5f-6a1f0e5c1d11', user_id: role }, tenant: [{ slug: 'default' }] });
+  });
+
+  it.each([
+    ['auth_info', '{ auth_info { tenant_id } }', 'query/auth_info'],
+    ['tenant', '{ tenant { id name slug } }', 'query/tenant'],
+  ])('does not tell %s to a key without the query scope it asks for', async (_name, query, missing) => {
+    const res = await post('/', MUTATOR, { query });
+    expect(res.status).toBe(403);
+    expect(res.body.errors[0].message).toContain(missing);
+    expect(res.text).not.toContain('2b9d0c55');
+    expect(stack.upstream.received).toHaveLength(0);
   });
 
   it('is not fooled by the words in a comment', async () => {

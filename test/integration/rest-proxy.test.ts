@@ -215,20 +215,21 @@ describe('REST requests', () => {
 });
 
 describe('websockets', () => {
+  // A proxy of its own whose upstream is the websocket stand-in: configs are immutable.
+  let wsProxy: TestProxy;
+  beforeAll(async () => {
+    const target = new URL(upstream.url);
+    target.port = String((wsUpstream.address() as AddressInfo).port);
+    wsProxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: target.href, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '1mb' });
+  });
+  afterAll(() => wsProxy.stop());
+
   const open = (path: string, options: { protocol?: boolean; headers?: Record<string, string> } = {}) => {
-    const url = `ws://127.0.0.1:${proxy.runtime.port}${path}`;
+    const url = `ws://127.0.0.1:${wsProxy.runtime.port}${path}`;
     return new WebSocket(url, options.protocol === false ? [] : ['prefect'], { headers: options.headers ?? {} });
   };
   const closed = (socket: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const firstMessage = (socket: WebSocket) => new Promise<string>((resolve) => socket.once('message', (d) => resolve(d.toString())));
-
-  beforeAll(() => {
-    // Point the proxy's websocket upstream at the stand-in: same host, the stand-in's port.
-    (proxy.runtime.config as { apiServiceUrl: URL }).apiServiceUrl.port = String((wsUpstream.address() as AddressInfo).port);
-  });
-  afterAll(() => {
-    (proxy.runtime.config as { apiServiceUrl: URL }).apiServiceUrl.port = new URL(upstream.url).port;
-  });
 
   it('authenticates the auth message, then relays both ways with the server credential', async () => {
     wsReceived.length = 0;
@@ -239,7 +240,7 @@ describe('websockets', () => {
     socket.send('{"event":"prefect.test"}');
     expect(await firstMessage(socket)).toBe('echo:{"event":"prefect.test"}');
     expect(wsReceived).toEqual(['{"event":"prefect.test"}']);
-    const gauge = async () => (await proxy.runtime.metrics.registry.getSingleMetricAsString('prefect_auth_proxy_websockets_open')).trim().split('\n').at(-1);
+    const gauge = async () => (await wsProxy.runtime.metrics.registry.getSingleMetricAsString('prefect_auth_proxy_websockets_open')).trim().split('\n').at(-1);
     expect(await gauge()).toBe('prefect_auth_proxy_websockets_open 1');
     socket.close();
     await closed(socket);

@@ -20,19 +20,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A real `prefect server start` on a free loopback port, SQLite in a fresh home, protected by `authString`. */
-export async function startPrefectServer(bin: string, authString: string): Promise<PrefectServer> {
-  const home = mkdtempSync(join(tmpdir(), 'prefect3-server-'));
+/**
+ * A real `prefect server start` on a free loopback port, SQLite in a fresh home, protected by
+ * `authString` (Prefect 3). Prefect 2 servers have no auth string: pass `undefined` and any
+ * settings of that generation in `env`.
+ */
+export async function startPrefectServer(bin: string, authString: string | undefined, env: Record<string, string> = {}): Promise<PrefectServer> {
+  const home = mkdtempSync(join(tmpdir(), 'prefect-server-'));
   const port = await freePort();
   const child: ChildProcess = spawn(join(bin, 'prefect'), ['server', 'start', '--host', '127.0.0.1', '--port', String(port)], {
     env: {
       PATH: `${bin}:${process.env.PATH}`,
       HOME: home,
       PREFECT_HOME: home,
-      PREFECT_SERVER_API_AUTH_STRING: authString,
+      ...(authString === undefined ? {} : { PREFECT_SERVER_API_AUTH_STRING: authString }),
       PREFECT_API_DATABASE_CONNECTION_URL: `sqlite+aiosqlite:///${join(home, 'prefect.db')}`,
       PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
       PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT: 'false',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

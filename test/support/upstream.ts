@@ -13,6 +13,8 @@ export type Responder = (req: RecordedRequest, res: http.ServerResponse) => void
 export interface RecordingUpstream {
   readonly url: string;
   readonly received: RecordedRequest[];
+  /** Requests whose headers arrived, finished or not: a request still sending its body counts here only. */
+  readonly started: number;
   respondWith(responder: Responder): void;
   close(): Promise<void>;
 }
@@ -24,7 +26,9 @@ export interface RecordingUpstream {
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const received: RecordedRequest[] = [];
   let responder: Responder = echoGraphQL;
+  let started = 0;
   const server = http.createServer((req, res) => {
+    started++;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -38,6 +42,9 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    get started() {
+      return started;
+    },
     respondWith(next) {
       responder = next;
     },

@@ -1,5 +1,7 @@
 import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
-import { Kind, parse } from 'graphql';
+import { Kind, Lexer, Source } from 'graphql';
+// The class behind `parse`: unlike `parse`, it still tells how many tokens it read when it throws.
+import { Parser } from 'graphql/language/parser';
 
 export type OperationType = 'query' | 'mutation' | 'subscription';
 
@@ -15,26 +17,56 @@ export interface DocumentInfo {
   readonly document: DocumentNode;
   readonly operations: readonly OperationInfo[];
   readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  /** Lexical tokens and comments of the document: what parsing it cost, charged to the request's budget. */
+  readonly tokens: number;
 }
 
-/** A document the proxy refuses to reason about; always a client error (400). */
-export class InvalidDocumentError extends Error {}
+/** A document the proxy refuses to reason about; a client error (400). */
+export class InvalidDocumentError extends Error {
+  /** `tokens`: how many were read before the fault was found; they count against the budget too. */
+  constructor(message: string, readonly tokens = 0) {
+    super(message);
+  }
+}
+
+/** Parsing stopped at the token budget: a limit of the whole request (413), not a fault of this document. */
+export class TokenLimitError extends InvalidDocumentError {}
 
 /**
- * Parses a GraphQL document and lists every operation with the real root fields it would execute.
- * Anything the upstream might resolve differently from this reading (duplicate or unknown fragments,
- * fragment cycles, non-executable definitions) is rejected rather than guessed at.
+ * Parses a GraphQL document, reading at most `maxTokens` tokens and comments together, and lists
+ * every operation with the real root fields it would execute. Anything the upstream might resolve
+ * differently from this reading (duplicate or unknown fragments, fragment cycles, non-executable
+ * definitions) is rejected rather than guessed at.
  */
 export function analyzeDocument(query: string, maxTokens: number): DocumentInfo {
+  // Comments are no tokens to graphql-js, yet a document of nothing but comments costs parsing time.
+  const lexer = new Lexer(new Source(query));
+  const parser = new Parser(query, { noLocation: true, maxTokens, maxComments: maxTokens, lexer });
+  // `_commentCount` is graphql-js's own counter, internal: were a release to drop it, counting no
+  // comments (graphql-js still stops at `maxComments`) beats a NaN that no comparison catches.
+  const comments = (): number => lexer._commentCount || 0;
+  const cost = (): number => parser.tokenCount + comments();
+  const overLimit = (): TokenLimitError => new TokenLimitError(`the document has more than ${maxTokens} tokens and comments`, cost());
   let document: DocumentNode;
   try {
-    document = parse(query, { noLocation: true, maxTokens });
+    document = parser.parseDocument();
   } catch (err) {
+    // graphql-js stops one token past its limit, or at the limit for comments.
+    if (parser.tokenCount > maxTokens || comments() >= maxTokens || cost() > maxTokens) throw overLimit();
     // RangeError: nesting deep enough to exhaust the parser's stack.
     const reason = err instanceof RangeError ? 'document is nested too deeply' : (err as Error).message;
-    throw new InvalidDocumentError(`invalid GraphQL document: ${reason}`);
+    throw new InvalidDocumentError(`invalid GraphQL document: ${reason}`, cost());
   }
+  if (cost() > maxTokens) throw overLimit();
+  try {
+    return describeDocument(document, cost());
+  } catch (err) {
+    if (err instanceof InvalidDocumentError) throw new InvalidDocumentError(err.message, cost());
+    throw err;
+  }
+}
 
+function describeDocument(document: DocumentNode, tokens: number): DocumentInfo {
   const fragments = new Map<string, FragmentDefinitionNode>();
   const operationNodes: OperationDefinitionNode[] = [];
   for (const definition of document.definitions) {
@@ -58,7 +90,7 @@ export function analyzeDocument(query: string, maxTokens: number): DocumentInfo 
       rootFields: [...fieldsOf(node.selectionSet)],
       node,
     }));
-    return { document, operations, fragments };
+    return { document, operations, fragments, tokens };
   } catch (err) {
     if (err instanceof RangeError) throw new InvalidDocumentError('invalid GraphQL document: fragments are nested too deeply');
     throw err;

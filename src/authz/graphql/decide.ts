@@ -24,12 +24,20 @@ export function fieldPermission(operation: OperationInfo, field: string): Permis
  * Every operation of the document must be allowed, whatever `operationName` says: the proxy does not
  * execute the document, so it cannot be sure which operation the upstream will pick.
  */
-export function decideDocument(info: DocumentInfo, scopes: CompiledScopes): DocumentDecision {
+export function decideDocument(
+  info: DocumentInfo,
+  scopes: CompiledScopes,
+  /** Permissions an operation needs for what it sends (its variables), beyond its root fields. */
+  extra: (operation: OperationInfo) => readonly Permission[] = () => [],
+): DocumentDecision {
   const operations = info.operations.map((operation): OperationDecision => {
     const missing: string[] = [];
     for (const field of operation.rootFields) {
       if (FREE_FIELDS.has(field)) continue;
       const permission = fieldPermission(operation, field);
+      if (!isAllowed(scopes, permission)) missing.push(permission.join('/'));
+    }
+    for (const permission of extra(operation)) {
       if (!isAllowed(scopes, permission)) missing.push(permission.join('/'));
     }
     return { operation, missing };

@@ -9,55 +9,64 @@ export interface GraphQLRequestItem {
 
 export interface GraphQLBody {
   readonly batch: boolean;
-  readonly items: readonly GraphQLRequestItem[];
+  /** One per item, in order: the checked item, or why it is refused (batches answer item by item). */
+  readonly items: readonly (GraphQLRequestItem | InvalidDocumentError)[];
 }
 
 /**
  * Checks the shape of a GraphQL-over-HTTP body and keeps only the fields the proxy understands.
  * What is forwarded is rebuilt from these items, so unknown members (`extensions`, persisted-query
- * hashes, duplicate keys) never reach the upstream.
+ * hashes, duplicate keys) never reach the upstream. Throws InvalidDocumentError only for a fault of
+ * the whole body; a malformed item is returned as its error, so one bad item does not sink a batch.
  */
 export function parseGraphQLBody(body: unknown, maxBatch: number): GraphQLBody {
   if (Array.isArray(body)) {
     if (body.length === 0) throw new InvalidDocumentError('the batch is empty');
-    if (body.length > maxBatch) throw new InvalidDocumentError(`a batch may hold at most ${maxBatch} operations`);
-    return { batch: true, items: body.map((item, index) => parseItem(item, `batch item ${index}: `)) };
+    if (body.length > maxBatch) throw new InvalidDocumentError(`a batch may hold at most ${maxBatch} operations (GRAPHQL_MAX_BATCH)`);
+    return { batch: true, items: body.map(parseItemOrError) };
   }
-  return { batch: false, items: [parseItem(body, '')] };
+  return { batch: false, items: [parseItemOrError(body)] };
 }
 
-function parseItem(item: unknown, where: string): GraphQLRequestItem {
+function parseItemOrError(item: unknown): GraphQLRequestItem | InvalidDocumentError {
+  try {
+    return parseItem(item);
+  } catch (err) {
+    if (err instanceof InvalidDocumentError) return err;
+    throw err;
+  }
+}
+
+function parseItem(item: unknown): GraphQLRequestItem {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-    throw new InvalidDocumentError(`${where}the body must be a JSON object with a "query" string`);
+    throw new InvalidDocumentError('expected a JSON object with a "query" string');
   }
   const { query, variables, operationName, extensions } = item as Record<string, unknown>;
   if (typeof query !== 'string' || query.trim() === '') {
     const persisted = isObject(extensions) && 'persistedQuery' in extensions;
     throw new InvalidDocumentError(
-      persisted
-        ? `${where}persisted queries are not supported: send the query text`
-        : `${where}"query" must be a non-empty string`,
+      persisted ? 'persisted queries are not supported: send the query text' : '"query" must be a non-empty string',
     );
   }
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') {
-    throw new InvalidDocumentError(`${where}"operationName" must be a string`);
+    throw new InvalidDocumentError('"operationName" must be a string');
   }
-  checkVariables(variables, where);
+  checkVariables(variables);
   return { query, variables, operationName: operationName ?? null };
 }
 
-function checkVariables(variables: unknown, where: string): void {
+function checkVariables(variables: unknown): void {
   if (variables === undefined || variables === null || isObject(variables)) return;
   if (typeof variables === 'string') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(variables);
     } catch {
-      throw new InvalidDocumentError(`${where}"variables" is a string that is not JSON`);
+      throw new InvalidDocumentError('"variables" is a string that is not JSON');
     }
     if (parsed === null || isObject(parsed)) return;
   }
-  throw new InvalidDocumentError(`${where}"variables" must be an object`);
+  throw new InvalidDocumentError('"variables" must be an object');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

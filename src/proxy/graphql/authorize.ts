@@ -1,23 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { recordDecision } from '../../audit';
-import type { DocumentCache, DocumentDecision, DocumentInfo, GraphQLRequestItem } from '../../authz/graphql';
-import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem } from '../../authz/graphql';
+import type { DocumentCache, DocumentDecision, DocumentInfo } from '../../authz/graphql';
+import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, TokenLimitError, toForwardedItem, valuePermissions } from '../../authz/graphql';
 import type { Config } from '../../config';
 import { graphqlError, ProxyError, sendError, sendJson } from '../../http/errors';
 import type { RequestScope } from '../../http/request-scope';
 import { scopeOf } from '../../http/request-scope';
+import type { CheckedItem, ItemResult } from './check-items';
+import { checkItems } from './check-items';
 import { answerCloudAuth } from './cloud-auth';
 
 export interface AuthorizeGraphQLOptions {
   readonly config: Config;
   readonly documents: DocumentCache;
+  readonly warn?: (message: string) => void;
 }
 
-interface CheckedItem {
-  readonly item: GraphQLRequestItem;
-  readonly info: DocumentInfo;
-  readonly decision: DocumentDecision;
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const PUBLIC_USER = 'public';
 const MAX_LISTED_PERMISSIONS = 10;
@@ -28,26 +27,40 @@ const MAX_LISTED_PERMISSIONS = 10;
  */
 export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean {
   const { config, documents } = options;
+  const maxTokens = config.graphql.maxTokens;
+  // Said when it matters, once, rather than at every start of a proxy that may never see a login.
+  let tenantWarned = UUID.test(config.tenant.id);
 
   return (req, res, rawBody) => {
     const scope = scopeOf(req);
-    let checked: CheckedItem[];
     let batch: boolean;
+    let results: ItemResult[];
     try {
       const body = parseGraphQLBody(rawBody, config.graphql.maxBatch);
       batch = body.batch;
-      checked = body.items.map((item) => {
-        const info = documents.analyze(item.query);
-        return { item, info, decision: decide(scope, info) };
-      });
+      results = checkItems(body.items, documents, maxTokens, (info, item) => decide(scope, info, item.variables));
     } catch (err) {
+      if (err instanceof TokenLimitError) {
+        sendError(res, tooManyTokens(maxTokens), 'graphql');
+        return false;
+      }
       if (!(err instanceof InvalidDocumentError)) throw err;
       sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
       return false;
     }
 
-    const first = checked[0] as CheckedItem;
-    if (!batch && isCloudAuthDocument(first.info)) {
+    const first = results[0] as ItemResult;
+    if (!batch && first instanceof InvalidDocumentError) {
+      sendError(res, new ProxyError('BAD_REQUEST', first.message), 'graphql');
+      return false;
+    }
+    // The emulated fields need their scopes like any other (`query/auth_info`, `query/tenant`): a
+    // denied document falls through to the 403 below.
+    if (!batch && !(first instanceof InvalidDocumentError) && first.decision.allowed && isCloudAuthDocument(first.info)) {
+      if (!tenantWarned) {
+        tenantWarned = true;
+        options.warn?.(`answering \`prefect auth login\` with TENANT_ID "${config.tenant.id}", which is not a UUID: Prefect >= 1.0 clients reject it; set TENANT_ID to the id of the server's tenant`);
+      }
       try {
         sendJson(res, 200, answerCloudAuth(first.info, first.item.operationName, {
           tenant: config.tenant,
@@ -60,35 +73,60 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: Incomi
       return false;
     }
 
+    const checked = results.filter((r): r is CheckedItem => !(r instanceof InvalidDocumentError));
     for (const c of checked) recordAudit(req, c, config.audit.logVariables);
     scope.summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
 
     if (!batch) {
-      if (!first.decision.allowed) {
-        sendError(res, forbidden(scope, first.decision), 'graphql');
+      const only = first as CheckedItem;
+      if (!only.decision.allowed) {
+        sendError(res, forbidden(scope, only.decision), 'graphql');
         return false;
       }
-      scope.forwardBody = Buffer.from(JSON.stringify(toForwardedItem(first.item)));
+      scope.forwardBody = Buffer.from(JSON.stringify(toForwardedItem(only.item)));
       return true;
     }
-
-    const allowed = checked.flatMap((c, i) => (c.decision.allowed ? [i] : []));
-    const denied = new Map<number, unknown>();
-    checked.forEach((c, i) => {
-      if (!c.decision.allowed) denied.set(i, { errors: [graphqlError(forbidden(scope, c.decision).message, 'FORBIDDEN')] });
-    });
-    if (allowed.length === 0) {
-      sendJson(res, 403, checked.map((_c, i) => denied.get(i)));
-      return false;
-    }
-    scope.forwardBody = Buffer.from(JSON.stringify(allowed.map((i) => toForwardedItem((checked[i] as CheckedItem).item))));
-    if (denied.size > 0) scope.batchSplice = { size: checked.length, forwardedPositions: allowed, denied };
-    return true;
+    return planBatch(scope, res, results);
   };
 }
 
-function decide(scope: RequestScope, info: DocumentInfo): DocumentDecision {
-  if (scope.principal) return decideDocument(info, scope.principal.scopes);
+/**
+ * Allowed items are forwarded together; every other position is answered by the proxy, with a
+ * message naming the item, so the client's batch link gets a reply of the right length and order.
+ */
+function planBatch(scope: RequestScope, res: ServerResponse, results: readonly ItemResult[]): boolean {
+  const forwarded: number[] = [];
+  const answered = new Map<number, unknown>();
+  let invalid = false;
+  results.forEach((r, i) => {
+    if (r instanceof InvalidDocumentError) {
+      invalid = true;
+      answered.set(i, { errors: [graphqlError(`batch item ${i}: ${r.message}`, 'BAD_REQUEST')] });
+    } else if (!r.decision.allowed) {
+      answered.set(i, { errors: [graphqlError(forbidden(scope, r.decision).message, 'FORBIDDEN')] });
+    } else {
+      forwarded.push(i);
+    }
+  });
+  if (forwarded.length === 0) {
+    // As for a single request, a malformed request is reported before a forbidden one.
+    sendJson(res, invalid ? 400 : 403, results.map((_r, i) => answered.get(i)));
+    return false;
+  }
+  scope.forwardBody = Buffer.from(JSON.stringify(forwarded.map((i) => toForwardedItem((results[i] as CheckedItem).item))));
+  if (answered.size > 0) scope.batchSplice = { size: results.length, forwardedPositions: forwarded, denied: answered };
+  return true;
+}
+
+function tooManyTokens(maxTokens: number): ProxyError {
+  return new ProxyError(
+    'PAYLOAD_TOO_LARGE',
+    `the request has more than ${maxTokens} GraphQL tokens (GRAPHQL_MAX_TOKENS counts the tokens and comments of every document of a batch together)`,
+  );
+}
+
+function decide(scope: RequestScope, info: DocumentInfo, variables: unknown): DocumentDecision {
+  if (scope.principal) return decideDocument(info, scope.principal.scopes, (operation) => valuePermissions(info, operation, variables));
   // Keyless requests only get here when ALLOW_PUBLIC_ACCESS is on.
   return { allowed: true, operations: info.operations.map((operation) => ({ operation, missing: [] })) };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
+import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http/authenticate';
 import { createAuthenticator } from '../../http/authenticate';
 import { hasBody, isJsonContentType, readJsonBody } from '../../http/body';
@@ -18,6 +19,7 @@ export interface GraphQLRouterDeps {
   readonly resolver: KeyResolver;
   readonly documents: DocumentCache;
   readonly rate?: RateGuard;
+  readonly authFailures?: AuthFailureRecorder;
 }
 
 /** Every proxied request of one API dialect: answered by the proxy or forwarded, never left hanging. */
@@ -36,8 +38,8 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
   const common = { pool, target: config.apiServiceUrl, dialect: 'graphql' as const, logger, trust: compileTrust(config.trustProxy) };
   const streaming = createUpstream(common);
   const splicing = createUpstream({ ...common, onBufferedResponse: spliceBatchResponse });
-  const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate });
-  const authorize = authorizeGraphQL({ config, documents: deps.documents });
+  const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
+  const authorize = authorizeGraphQL({ config, documents: deps.documents, warn: (message) => logger.warn(message) });
 
   return {
     async handle(req, res) {
@@ -45,7 +47,7 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
       scope.route = 'graphql';
       if (!await authenticate(req, res)) return;
       if (!isJsonPost(req, res)) return;
-      const body = await readJsonBody(req, config.bodyLimitBytes);
+      const body = await readJsonBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
       if (body instanceof ProxyError) return sendError(res, body, 'graphql');
       if (!authorize(req, res, body)) return;
       // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.

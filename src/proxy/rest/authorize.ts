@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { recordDecision } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
-import { bodyWantsSecrets, classifyRest, normalizePath, queryWantsSecrets, secretPermission } from '../../authz/rest';
+import type { InspectedBody } from '../../authz/rest';
+import { classifyRest, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
 import { ProxyError, sendError } from '../../http/errors';
 import { scopeOf } from '../../http/request-scope';
 
@@ -16,7 +17,8 @@ export interface RestLocals {
   /** The decoded path as audited, without a trailing slash. */
   auditPath?: string;
   wantsSecretByQuery?: boolean;
-  wantsSecretByBody?: boolean;
+  /** The parsed body, when there was one: secrets, job variables and target states are read from it. */
+  body?: InspectedBody;
 }
 
 /**
@@ -49,15 +51,14 @@ export function classifyRestRequest(req: IncomingMessage, res: ServerResponse, p
   return { requirement, segments, auditPath: `/${normalized.segments.join('/')}`, wantsSecretByQuery: queryWantsSecrets(new URLSearchParams(normalized.query)) };
 }
 
-/** Bodies of block-document writes are read before deciding: `include_secrets` may be in them. */
-export function inspectSecretBody(req: IncomingMessage, local: RestLocals, raw: Buffer | undefined): void {
-  if (!secretPermission(local.segments ?? []) || READ_METHODS.has(req.method ?? '')) return;
-  if (!raw || raw.length === 0) return;
+/** Parses a body read before deciding; what cannot be parsed is treated as asking for everything. */
+export function inspectBody(local: RestLocals, raw: Buffer): void {
+  if (raw.length === 0) return;
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   try {
-    local.wantsSecretByBody = bodyWantsSecrets(JSON.parse(raw.toString('utf8')));
+    local.body = JSON.parse(raw.toString('utf8', bom)) as unknown;
   } catch {
-    // What the proxy cannot read, it cannot clear: treat it as asking for secrets.
-    local.wantsSecretByBody = true;
+    local.body = UNREADABLE;
   }
 }
 
@@ -67,9 +68,10 @@ export function decideRest(req: IncomingMessage, res: ServerResponse, local: Res
   if (requirement.kind !== 'permissions') return true;
   const scope = scopeOf(req);
   const method = req.method ?? '';
-  const needed: Permission[] = [...requirement.permissions];
-  const secret = secretPermission(local.segments ?? []);
-  if (secret && (local.wantsSecretByQuery || local.wantsSecretByBody)) needed.push(secret);
+  const segments = local.segments ?? [];
+  const needed: Permission[] = refinePermissions(method, segments, requirement.permissions, local.body);
+  const secret = secretPermission(segments);
+  if (secret && local.wantsSecretByQuery && !needed.some((p) => formatPermission(p) === formatPermission(secret))) needed.push(secret);
   const principal = scope.principal;
   const missing = principal ? needed.filter((p) => !isAllowed(principal.scopes, p)) : [];
   const allowed = missing.length === 0;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config';
+import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http/authenticate';
 import { createAuthenticator } from '../../http/authenticate';
 import { hasBody, readBody } from '../../http/body';
@@ -9,7 +10,8 @@ import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import type { DialectProxy } from '../graphql/router';
 import { createUpstream, createUpstreamPool } from '../upstream';
-import { classifyRestRequest, decideRest, inspectSecretBody } from './authorize';
+import { decisionReadsBody } from '../../authz/rest';
+import { classifyRestRequest, decideRest, inspectBody } from './authorize';
 import { rewriteUiSettings } from './ui-settings';
 
 export interface RestProxyDeps {
@@ -17,15 +19,13 @@ export interface RestProxyDeps {
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly rate?: RateGuard;
+  readonly authFailures?: AuthFailureRecorder;
 }
 
 export const API_PREFIX = '/api';
 
 /** Client headers that claim server-side provenance (automations) or carry the client's key. */
 const STRIPPED = ['prefect-automation-id', 'prefect-automation-name'];
-
-/** Bodies up to this size are read whole before forwarding; larger ones stream (uploads, big filters). */
-const BUFFERED_BODY_BYTES = 64 * 1024;
 
 /**
  * Prefect 2/3: REST under /api, the web UI elsewhere. Path normalized and classified → key →
@@ -52,7 +52,7 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
   const { upstreamAuthorization: _serverCredential, ...anonymous } = common as typeof common & { upstreamAuthorization?: string };
   const staticFiles = createUpstream(anonymous);
   const uiSettings = createUpstream({ ...anonymous, onBufferedResponse: rewriteUiSettings(config.publicUrl, API_PREFIX, config.trustProxy) });
-  const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'rest', allowPublic: config.allowPublicAccess, rate: deps.rate });
+  const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'rest', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
   const prefix = API_PREFIX.split('/').filter(Boolean);
 
   return {
@@ -66,16 +66,15 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
       if (local.segments === undefined && req.method === 'GET' && /(^|\/)ui-settings$/.test(scopeOf(req).path)) {
         return uiSettings(req, res);
       }
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > config.bodyLimitBytes) return sendError(res, new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large'), 'rest');
-      // Bodies that must be read (block documents) or have no length are buffered, within the limit.
-      const mustRead = (local.segments?.[0] === 'block_documents' || local.segments?.[0] === 'block_types') && req.method !== 'GET';
-      // Small bodies too: one buffer costs less than piping the client's stream into the upstream's.
-      const small = length > 0 && length <= BUFFERED_BODY_BYTES;
-      if (hasBody(req) && (mustRead || small || (req.headers['transfer-encoding'] && !req.headers['content-length']))) {
-        const body = await readBody(req, config.bodyLimitBytes);
+      if (Number(req.headers['content-length'] ?? 0) > config.bodyLimitBytes) {
+        return sendError(res, new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large'), 'rest');
+      }
+      // Every body is read whole, within BODY_LIMIT and BODY_TIMEOUT, before the request takes an
+      // upstream connection: a client trickling its body must not hold one of them.
+      if (hasBody(req)) {
+        const body = await readBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
         if (body instanceof ProxyError) return sendError(res, body, 'rest');
-        inspectSecretBody(req, local, body);
+        if (local.segments !== undefined && decisionReadsBody(req.method ?? '', local.segments)) inspectBody(local, body);
         scopeOf(req).forwardBody = body;
       }
       if (!decideRest(req, res, local)) return;

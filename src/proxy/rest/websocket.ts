@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { AuditSink } from '../../audit';
+import type { AuditSink, AuthFailureRecorder } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import { classifyWebsocket, normalizePath } from '../../authz/rest';
@@ -10,6 +10,7 @@ import type { Config } from '../../config';
 import type { KeyResolver, Principal } from '../../keys';
 import { KeyStoreUnavailableError, readCredential } from '../../keys';
 import type { RateGuard } from '../../http/authenticate';
+import { guardEmitter, refuseUpgrade } from '../../http/socket-guard';
 import type { Logger } from '../../log';
 import type { ProxyMetrics } from '../../metrics';
 import { formatRateLimit } from '../../ratelimit';
@@ -22,6 +23,7 @@ export interface WebsocketDeps {
   readonly apiPrefix: string;
   readonly rate?: RateGuard;
   readonly metrics?: ProxyMetrics;
+  readonly authFailures?: AuthFailureRecorder;
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
@@ -31,7 +33,7 @@ const TRY_AGAIN_LATER = 1013;
 const UNSENDABLE = new Set([1004, 1005, 1006, 1015]);
 
 class Refusal extends Error {
-  constructor(readonly code: number, reason: string) {
+  constructor(readonly code: number, reason: string, readonly authentication = false) {
     super(reason);
   }
 }
@@ -49,28 +51,44 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     maxPayload: config.bodyLimitBytes,
     handleProtocols: (protocols) => (protocols.has('prefect') ? 'prefect' : false),
   });
+  guardEmitter(wss, 'websocket server', logger);
   const sockets = new Set<WebSocket>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    guardEmitter(socket, 'upgrade socket', logger);
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      logger.error('websocket upgrade failed', { error: err instanceof Error ? err : String(err) });
+      socket.destroy();
+    }
+  });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const normalized = normalizePath(req.url ?? '');
     const underApi = normalized.ok && prefix.every((p, i) => normalized.segments[i] === p);
     const route = normalized.ok && underApi ? classifyWebsocket(normalized.segments.slice(prefix.length)) : undefined;
     if (!normalized.ok || !route || (req.headers.host ?? '').toLowerCase().includes('ephemeral-prefect')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuseUpgrade(socket, '404 Not Found');
       return;
     }
     wss.handleUpgrade(req, socket, head, (client) => {
+      guardEmitter(client, 'websocket client', logger);
       sockets.add(client);
       client.once('close', () => sockets.delete(client));
-      void session(client, req, normalized.path + normalized.query, route);
+      session(client, req, normalized.path + normalized.query, route).catch((err: unknown) => {
+        logger.error('websocket session failed', { error: err instanceof Error ? err : String(err) });
+        client.terminate();
+      });
     });
-  });
+  }
 
   async function session(client: WebSocket, req: IncomingMessage, path: string, route: { permission: Permission; route: string }): Promise<void> {
     const requestId = randomUUID();
     const started = performance.now();
     const clientAddress = req.socket.remoteAddress ?? 'unknown';
     const pending: Array<[WebSocket.RawData, boolean]> = [];
+    const overflow = { hit: false };
     let principal: Principal | null = null;
     const audit = (outcome: 'ALLOWED' | 'BLOCKED', status: number) => deps.audit.record({
       outcome, dialect: 'rest', operationType: 'WEBSOCKET', operationName: route.route, fields: [path.split('?')[0] ?? path],
@@ -79,8 +97,10 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     });
     try {
       const handshake = client.protocol === 'prefect';
-      const token = handshake ? await readAuthMessage(client, pending) : undefined;
-      principal = await authenticateSocket(req, token);
+      const token = handshake ? await readAuthMessage(client, pending, config.bodyLimitBytes, overflow) : undefined;
+      principal = await authenticateSocket(req, token, (reason) => deps.authFailures?.record({
+        requestId, client: clientAddress, dialect: 'rest', reason, route: route.route,
+      }));
       if (principal && !isAllowed(principal.scopes, route.permission)) {
         throw new Refusal(POLICY, `Forbidden: API key of user ${principal.userId} lacks permission: ${formatPermission(route.permission)}`);
       }
@@ -91,33 +111,43 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
           throw new Refusal(TRY_AGAIN_LATER, `API key of user ${principal.userId} exceeded its rate limit of ${formatRateLimit(principal.rateLimit)} requests/s; retry in ${verdict.retryAfterS} s`);
         }
       }
-      const upstream = await openUpstream(path);
+      const upstream = await openUpstream(path, client);
       audit('ALLOWED', 101);
       deps.metrics?.websocketOpened();
       client.once('close', () => deps.metrics?.websocketClosed());
       if (handshake) client.send(JSON.stringify({ type: 'auth_success' }));
       relay(client, upstream, pending);
     } catch (err) {
-      const refusal = err instanceof Refusal ? err : new Refusal(1011, 'proxy error');
+      const refusal = overflow.hit ? new Refusal(1009, 'too much sent before the Prefect server answered')
+        : err instanceof Refusal ? err : new Refusal(1011, 'proxy error');
       if (!(err instanceof Refusal)) logger.error('websocket session failed', { requestId, error: err instanceof Error ? err : String(err) });
-      audit('BLOCKED', refusal.code);
+      // Refused credentials are counted per source by the failure recorder, like HTTP 401s.
+      if (!refusal.authentication) audit('BLOCKED', refusal.code);
+      // A refused peer may keep sending until the close handshake ends: nothing it sends is kept.
+      client.removeAllListeners('message');
       if (client.readyState === WebSocket.OPEN) client.close(refusal.code, refusal.message.slice(0, 120));
     }
   }
 
-  async function authenticateSocket(req: IncomingMessage, token: string | null | undefined): Promise<Principal | null> {
+  async function authenticateSocket(
+    req: IncomingMessage, token: string | null | undefined, failed: (reason: string) => void,
+  ): Promise<Principal | null> {
     const fromHeader = readCredential(req.headers);
     const credential = fromHeader.kind === 'key' || token === undefined || token === null || token === ''
       ? fromHeader
       : readCredential({ authorization: `Bearer ${token}` });
+    const refuse = (reason: string, closeReason: string): Refusal => {
+      failed(reason);
+      return new Refusal(POLICY, closeReason, true);
+    };
     if (credential.kind === 'none') {
       if (config.allowPublicAccess) return null;
-      throw new Refusal(POLICY, 'Auth required but no token provided');
+      throw refuse('an API key is required', 'Auth required but no token provided');
     }
-    if (credential.kind === 'invalid') throw new Refusal(POLICY, 'Invalid token');
+    if (credential.kind === 'invalid') throw refuse(credential.reason, 'Invalid token');
     try {
       const principal = await deps.resolver.resolve(credential.key);
-      if (!principal) throw new Refusal(POLICY, 'Invalid token');
+      if (!principal) throw refuse('invalid or expired API key', 'Invalid token');
       return principal;
     } catch (err) {
       if (err instanceof KeyStoreUnavailableError) throw new Refusal(1011, 'the API key store is unavailable; try again shortly');
@@ -125,8 +155,11 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     }
   }
 
-  /** The upstream socket, authenticated with the server's credential and past its `auth_success`. */
-  function openUpstream(path: string): Promise<WebSocket> {
+  /**
+   * The upstream socket, authenticated with the server's credential and past its `auth_success`.
+   * Closed again if the client goes away first: Prefect answers pings, so nothing else would end it.
+   */
+  function openUpstream(path: string, client: WebSocket): Promise<WebSocket> {
     const url = new URL(config.apiServiceUrl.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.pathname = url.pathname.replace(/\/$/, '') + path.split('?')[0];
@@ -136,26 +169,40 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
       headers.authorization = `Basic ${Buffer.from(config.upstreamAuthString, 'utf8').toString('base64')}`;
     }
     return new Promise((resolve, reject) => {
+      if (client.readyState !== WebSocket.OPEN) return reject(new Refusal(1000, 'client went away'));
       const upstream = new WebSocket(url, ['prefect'], { headers, perMessageDeflate: false, handshakeTimeout: config.upstreamTimeoutMs });
-      const fail = (reason: string) => {
-        upstream.terminate();
-        reject(new Refusal(1011, reason));
+      guardEmitter(upstream, 'websocket upstream', logger);
+      const settle = (): void => {
+        clearTimeout(timer);
+        upstream.off('error', unreachable);
+        upstream.off('close', refused);
+        client.off('close', clientGone);
+        client.off('error', clientFailed);
       };
-      const timer = setTimeout(() => fail('the Prefect server did not answer'), config.upstreamTimeoutMs);
-      upstream.once('error', () => fail('the Prefect server is unreachable'));
-      upstream.once('close', () => fail('the Prefect server refused the connection'));
+      const fail = (code: number, reason: string) => {
+        settle();
+        upstream.terminate();
+        reject(new Refusal(code, reason));
+      };
+      const unreachable = () => fail(1011, 'the Prefect server is unreachable');
+      const refused = () => fail(1011, 'the Prefect server refused the connection');
+      const clientGone = () => fail(1000, 'client went away');
+      const clientFailed = (err: Error) => fail(closeCodeOf(err), 'malformed frame');
+      const timer = setTimeout(() => fail(1011, 'the Prefect server did not answer'), config.upstreamTimeoutMs);
+      upstream.once('error', unreachable);
+      upstream.once('close', refused);
+      client.once('close', clientGone);
+      client.once('error', clientFailed);
       upstream.once('open', () => upstream.send(JSON.stringify({ type: 'auth', token: config.upstreamAuthString ?? null })));
       upstream.once('message', (data) => {
-        clearTimeout(timer);
         let message: { type?: unknown } | undefined;
         try {
           message = JSON.parse(data.toString()) as { type?: unknown };
         } catch {
           message = undefined;
         }
-        if (message?.type !== 'auth_success') return fail('the Prefect server refused the proxy\'s credential');
-        upstream.removeAllListeners('error');
-        upstream.removeAllListeners('close');
+        if (message?.type !== 'auth_success') return fail(1011, 'the Prefect server refused the proxy\'s credential');
+        settle();
         resolve(upstream);
       });
     });
@@ -184,13 +231,40 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
   };
 }
 
-/** The first client message must be `{"type":"auth","token":...}`; messages after it wait in `pending`. */
-function readAuthMessage(client: WebSocket, pending: Array<[WebSocket.RawData, boolean]>): Promise<string | null> {
+/** What ws closed a client with for a frame it could not accept (RFC 6455, 7.4.1). */
+function closeCodeOf(err: Error): number {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  if (code.startsWith('WS_ERR_UNSUPPORTED_')) return 1009;
+  return 1002;
+}
+
+/**
+ * The first client message must be `{"type":"auth","token":...}`; messages after it wait in `pending`
+ * until the upstream socket is open, at most `limitBytes` of them: beyond that the client is closed (1009).
+ */
+function readAuthMessage(
+  client: WebSocket, pending: Array<[WebSocket.RawData, boolean]>, limitBytes: number, overflow: { hit: boolean },
+): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Refusal(POLICY, "Expected 'auth' message")), AUTH_TIMEOUT_MS);
+    // ws has already answered a malformed frame with its close code; the session ends here, not at the close handshake's end.
+    client.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Refusal(closeCodeOf(err), 'malformed frame'));
+    });
     let first = true;
+    let pendingBytes = 0;
     client.on('message', (data, isBinary) => {
       if (!first) {
+        pendingBytes += rawLength(data);
+        if (pendingBytes > limitBytes) {
+          overflow.hit = true;
+          pending.length = 0;
+          client.removeAllListeners('message');
+          client.close(1009, 'too much sent before the Prefect server answered');
+          return;
+        }
         pending.push([data, isBinary]);
         return;
       }
@@ -205,8 +279,16 @@ function readAuthMessage(client: WebSocket, pending: Array<[WebSocket.RawData, b
       if (message?.type !== 'auth') return reject(new Refusal(POLICY, "Expected 'auth' message"));
       resolve(typeof message.token === 'string' ? message.token : null);
     });
-    client.once('close', () => reject(new Refusal(1000, 'client went away')));
+    client.once('close', () => {
+      clearTimeout(timer);
+      reject(new Refusal(1000, 'client went away'));
+    });
   });
+}
+
+function rawLength(data: WebSocket.RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 function relay(client: WebSocket, upstream: WebSocket, pending: Array<[WebSocket.RawData, boolean]>): void {

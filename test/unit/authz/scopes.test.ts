@@ -33,7 +33,21 @@ describe('isAllowed', () => {
     ['query/*', 'query/__schema', false],
     ['query', 'query/__type', false],
     ['query/__schema', 'query/__schema', true],
-    ['query/__*', 'query/__type', true],
+    // ... not even by a wildcard that itself starts with `__` (issue 11, item 13).
+    ['query/__*', 'query/__type', false],
+    ['query/__*', 'query/__schema', false],
+    ['*/__*', 'query/__schema', false],
+    ['query/_*', 'query/__schema', false],
+    ['query/__sch*', 'query/__schema', false],
+    ['*/__schema', 'query/__schema', true],
+    ['query/__type', 'query/__type', true],
+    // A deny errs on the wide side: its wildcards reach `__` names.
+    ['*, !query', 'query/__schema', false],
+    ['*, !query/*', 'query/__type', false],
+    ['*, !*/__*', 'query/__schema', false],
+    ['*, !*', 'query/__schema', false],
+    ['query/__schema, !query', 'query/__schema', false],
+    ['*, !query/flow', 'query/__schema', true],
     // Regex metacharacters in scopes are literal.
     ['query/flow.run', 'query/flowXrun', false],
     // Case matters: GraphQL field names are case-sensitive.
@@ -77,5 +91,38 @@ describe('rate limit entries among scopes', () => {
 
   it('is not a pattern to cover when granting', () => {
     expect(scopesCover(['read/*'], ['read/flows', 'rate:1000'])).toEqual({ ok: true });
+  });
+});
+
+describe('scopesCover and `__` names', () => {
+  it.each([
+    // [held, requested, ok]
+    [['query/__*'], ['query/__schema'], false],
+    [['*/__*'], ['query/__type'], false],
+    [['query/*'], ['query/__schema'], false],
+    [['query'], ['query/__schema'], false],
+    [['query/_*'], ['query/__schema'], false],
+    [['query/*'], ['query/__*'], false],
+    [['query/__schema'], ['query/__schema'], true],
+    [['*/__schema'], ['query/__schema'], true],
+    [['*'], ['query/__schema', 'query/__type'], true],
+    [['*', '!query'], ['query/__schema'], false],
+    [['*', '!query'], ['query/__schema', '!query'], true],
+  ])('%j may grant %j: %s', (held, requested, ok) => {
+    expect(scopesCover(held, requested).ok).toBe(ok);
+  });
+
+  it.each([
+    // Whatever a covered key may do, the holder may do too: checked on the introspection fields.
+    [['query/__*', 'query/*'], ['query/__*']],
+    [['*/__schema'], ['query/__schema']],
+    [['query/*'], ['query/*', 'query/flow']],
+  ])('%j granting %j never widens access to __schema or __type', (held, requested) => {
+    const holder = compileScopes(held);
+    const granted = compileScopes(requested);
+    for (const permission of [['query', '__schema'], ['query', '__type'], ['mutation', '__schema']]) {
+      if (isAllowed(granted, permission)) expect(isAllowed(holder, permission)).toBe(true);
+    }
+    expect(scopesCover(held, requested).ok).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { analyzeDocument, InvalidDocumentError } from '../../../../src/authz/graphql';
+import { analyzeDocument, InvalidDocumentError, TokenLimitError } from '../../../../src/authz/graphql';
 
 const fieldsOf = (query: string) =>
   analyzeDocument(query, 100000).operations.map((op) => `${op.type}:${op.rootFields.join(',')}`);
@@ -53,5 +53,36 @@ describe('analyzeDocument: refused documents', () => {
   it('handles thousands of aliases', () => {
     const query = `{ ${Array.from({ length: 5000 }, (_, i) => `a${i}: flow { id }`).join(' ')} }`;
     expect(fieldsOf(query)).toEqual(['query:flow']);
+  });
+});
+
+describe('analyzeDocument: what a document costs', () => {
+  it.each([
+    // [name, query, tokens and comments read]
+    ['a small query', '{ flow { id } }', 6],
+    ['comments count', '# one\n{ flow { id } } # two', 8],
+    ['aliases and arguments', 'query Q { a: flow(limit: 1) { id } }', 15],
+  ])('%s', (_name, query, tokens) => {
+    expect(analyzeDocument(query, 100).tokens).toBe(tokens);
+  });
+
+  it.each([
+    ['tokens', `{ ${'a '.repeat(200)} }`],
+    ['comments', `{ a }${'#\n'.repeat(200)}`],
+    ['tokens and comments together', `{ ${'a #\n'.repeat(60)} }`],
+  ])('stops past the limit on %s with a TokenLimitError', (_name, query) => {
+    expect(() => analyzeDocument(query, 100)).toThrow(TokenLimitError);
+  });
+
+  it('tells what a malformed document cost before its fault was found', () => {
+    let error: unknown;
+    try {
+      analyzeDocument(`{ ${'a '.repeat(50)}`, 100);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidDocumentError);
+    expect(error).not.toBeInstanceOf(TokenLimitError);
+    expect((error as InvalidDocumentError).tokens).toBe(51);
   });
 });
