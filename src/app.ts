@@ -1,19 +1,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import cors from 'cors';
-import express from 'express';
-import type { Express, NextFunction, Request, Response } from 'express';
-import type { Knex } from 'knex';
-import { createAdminRouter } from './admin';
-import type { AuditSink, AuthFailureRecorder } from './audit';
-import { auditFinishedRequest } from './audit';
+import { createAdminApp } from './admin';
+import type { AuditReader, AuditSink, AuthFailureRecorder } from './audit';
 import { createDocumentCache } from './authz/graphql';
 import type { Config } from './config';
-import { ProxyError, scopeOf, sendError } from './http';
-import type { RateGuard } from './http/authenticate';
-import { discardUnreadBody } from './http/body';
-import { logRequestOnFinish } from './http/request-log';
-import { beginRequest, compileTrust, pathOfTarget } from './http/request-scope';
-import type { KeyResolver, KeyStore } from './keys';
+import type { RateGuard } from './http';
+import { auditFinishedRequest, beginRequest, compileTrust, discardUnreadBody, logRequestOnFinish, pathOfTarget, ProxyError, scopeOf, sendError } from './http';
+import type { ChangeRecorder } from './invalidation';
+import type { KeyAdmin, KeyResolver } from './keys';
 import type { Logger } from './log';
 import type { ProxyMetrics } from './metrics';
 import { countFinishedRequest } from './metrics';
@@ -25,9 +19,11 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly audit: AuditSink;
-  /** The key store database: key management and audit queries on the admin routes. */
-  readonly db: Knex;
-  readonly store: KeyStore;
+  /** The admin routes' view of the key store database (they never see Knex). */
+  readonly keyAdmin: KeyAdmin;
+  readonly queryAudit: AuditReader;
+  readonly recordChange: ChangeRecorder;
+  readonly pingKeyStore: () => Promise<void>;
   readonly rate?: RateGuard;
   /** Refused credentials, counted into the audit trail per source. */
   readonly authFailures?: AuthFailureRecorder;
@@ -106,19 +102,4 @@ export function createApp(deps: AppDeps): ProxyApp {
     route(req, res, own);
   };
   return { handler, close: () => proxy.close() };
-}
-
-/** The proxy's own routes (health, metrics, logs, cache, keys, audit): few requests, many routes. */
-function createAdminApp(deps: AppDeps, trust: ReturnType<typeof compileTrust>): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.set('trust proxy', trust);
-  app.use(createAdminRouter(deps));
-  app.use((_req: Request, res: Response) => sendError(res, new ProxyError('NOT_FOUND', 'no such route on the auth proxy'), 'rest'));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    deps.logger.error('unexpected error', { requestId: scopeOf(req).id, error: err instanceof Error ? err : String(err) });
-    sendError(res, new ProxyError('INTERNAL_SERVER_ERROR', 'internal error in the auth proxy'), 'rest');
-  });
-  return app;
 }

@@ -4,23 +4,23 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyApp } from './app';
 import { createApp } from './app';
-import type { AuditSink, DbAuditSink } from './audit';
-import { combineAuditSinks, createAuthFailureRecorder, createDbAuditSink, createLogAuditSink } from './audit';
+import type { AuditSink } from './audit';
+import { combineAuditSinks, createAuthFailureRecorder, createLogAuditSink } from './audit';
 import type { Config } from './config';
 import type { KeyStore } from './keys';
-import type { Knex } from 'knex';
-import { AUDIT_TABLE, createDatabase, createKeyResolver, createKnexKeyStore, migrateLatest } from './keys';
+import { createKeyResolver } from './keys';
 import type { Logger } from './log';
 import { createLogger } from './log';
 import type { InvalidationBus } from './invalidation';
 import { applyInvalidation, createInvalidationBus, createRedisClient, watchKeyChanges, withInvalidation } from './invalidation';
 import type { ProxyMetrics } from './metrics';
 import { createMetrics, startMetricsServer } from './metrics';
-import { API_PREFIX } from './proxy';
+import { API_PREFIX, attachWebsockets } from './proxy';
 import type { RateLimiter } from './ratelimit';
 import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
-import { attachWebsockets } from './proxy/rest/websocket';
-import { guardServer } from './http/socket-guard';
+import { guardServer } from './http';
+import type { DbAuditSink, Storage } from './storage';
+import { AUDIT_TABLE, openStorage } from './storage';
 
 export interface Runtime {
   readonly config: Config;
@@ -42,27 +42,30 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const log = logger ?? createLogger({ level: config.log.level, format: config.log.format, env: config.env });
   for (const warning of warnings) log.warn(warning);
 
-  const db = createDatabase(config.db, log);
+  const storage = openStorage(config.db, { roles: config.roles, logger: log });
   // The embedded store is the proxy's own: keep its schema current. Shared databases are migrated by an operator (`db migrate`).
-  if (config.db.type === 'sqlite') await migrateLatest(db, 'sqlite');
-  const store = createKnexKeyStore(db, config.db.type, config.db.timeoutMs);
+  if (config.db.type === 'sqlite') await storage.migrate();
+  const store = storage.keyStore;
   const metrics = createMetrics({ perUser: config.metrics.perUser });
   const localResolver = createKeyResolver(store, {
     ...config.keyCache, roles: config.roles, defaultRateLimit: config.rateLimit, observer: metrics, warn: (m, meta) => log.warn(m, meta),
   });
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, log) : undefined;
-  const bus = createInvalidationBus(config, db, redis, randomUUID(), log);
+  const bus = createInvalidationBus(config, storage.notify, redis, randomUUID(), log);
   const resolver = bus ? withInvalidation(localResolver, bus, { logger: log, onLocal: (i) => metrics.invalidation('local', i.kind) }) : localResolver;
   if (bus) listenForInvalidations(bus, localResolver, metrics);
-  const keyChanges = await watchKeyChanges({ config, db, local: localResolver, metrics, logger: log, bus });
+  const keyChanges = await watchKeyChanges({ config, source: storage.changeSource, local: localResolver, metrics, logger: log, bus });
   const limiter = createLimiter(redis, log);
-  const durable = await createDurableAudit(config, db, log);
+  const durable = await createDurableAudit(config, storage, log);
   const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
   metrics.watch({ keyCacheSize: () => localResolver.size, audit: () => durable?.stats() });
   let draining = false;
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const authFailures = createAuthFailureRecorder(audit);
-  const proxy = createApp({ config, logger: log, resolver, audit, db, store, rate, authFailures, metrics, draining: () => draining });
+  const proxy = createApp({
+    config, logger: log, resolver, audit, rate, authFailures, metrics, draining: () => draining,
+    keyAdmin: storage.keyAdmin, queryAudit: storage.queryAudit, recordChange: storage.recordChange, pingKeyStore: () => store.ping(),
+  });
 
   const server = http.createServer(proxy.handler);
   guardServer(server, log);
@@ -139,12 +142,12 @@ function createLimiter(redis: ReturnType<typeof createRedisClient> | undefined, 
 }
 
 /** The audit table, when AUDIT_DB asks for it or (auto) when it exists. */
-async function createDurableAudit(config: Config, db: Knex, log: Logger): Promise<DbAuditSink | undefined> {
+async function createDurableAudit(config: Config, storage: Storage, log: Logger): Promise<DbAuditSink | undefined> {
   const mode = config.audit.db;
   if (mode === 'false') return undefined;
   let exists: boolean | undefined;
   try {
-    exists = await db.schema.hasTable(AUDIT_TABLE);
+    exists = await storage.hasAuditTable();
   } catch {
     exists = undefined;
   }
@@ -155,5 +158,5 @@ async function createDurableAudit(config: Config, db: Knex, log: Logger): Promis
   }
   if (exists === undefined) log.warn('key store unreachable at start: audit events wait in memory until it answers');
   const { queueMax, flushIntervalMs, retentionDays } = config.audit;
-  return createDbAuditSink({ db, type: config.db.type, logger: log, queueMax, flushIntervalMs, retentionDays });
+  return storage.createAuditSink({ logger: log, queueMax, flushIntervalMs, retentionDays });
 }

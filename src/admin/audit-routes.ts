@@ -1,42 +1,13 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { Knex } from 'knex';
-import { AUDIT_COLUMNS, formatCsv, MAX_AUDIT_LIMIT, parseTime, queryAudit } from '../audit';
-import type { AuditQuery } from '../audit';
+import { AUDIT_COLUMNS, AuditFilterError, formatCsv, parseAuditFilters } from '../audit';
+import type { AuditQuery, AuditReader } from '../audit';
 import type { Permission } from '../authz';
-import type { Config } from '../config';
-import { ProxyError, sendError } from '../http/errors';
+import { ProxyError, sendError } from '../http';
 
 interface AuditRouteDeps {
-  readonly config: Config;
-  readonly db: Knex;
+  readonly queryAudit: AuditReader;
   readonly requireScope: (permission: Permission) => RequestHandler[];
-}
-
-/** Reads query-string filters; shared by the HTTP route and the CLI (which passes its options as strings). */
-export function parseAuditFilters(input: Record<string, unknown>): AuditQuery {
-  const str = (name: string): string | undefined => {
-    const value = input[name];
-    if (value === undefined || value === '') return undefined;
-    if (typeof value !== 'string') throw new ProxyError('BAD_REQUEST', `"${name}" must be given once`);
-    return value;
-  };
-  const outcome = str('outcome')?.toUpperCase();
-  if (outcome !== undefined && outcome !== 'ALLOWED' && outcome !== 'BLOCKED') throw new ProxyError('BAD_REQUEST', 'outcome must be ALLOWED or BLOCKED');
-  const time = (name: string): Date | undefined => {
-    const value = str(name);
-    if (value === undefined) return undefined;
-    const parsed = parseTime(value);
-    if (!parsed) throw new ProxyError('BAD_REQUEST', `${name} must be like 24h, 7d or 2026-11-01T00:00:00Z`);
-    return parsed;
-  };
-  const limitText = str('limit') ?? '100';
-  const limit = Number(limitText);
-  if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_AUDIT_LIMIT) throw new ProxyError('BAD_REQUEST', `limit must be 1 to ${MAX_AUDIT_LIMIT}`);
-  const user = str('user');
-  const since = time('since');
-  const until = time('until');
-  return { limit, ...(user ? { user } : {}), ...(outcome ? { outcome } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
 }
 
 /** `GET /admin/audit`: the durable audit trail, newest first, as JSON or CSV. Needs `admin/audit`. */
@@ -47,11 +18,11 @@ export function createAuditRoutes(deps: AuditRouteDeps): Router {
     try {
       filters = parseAuditFilters(req.query as Record<string, unknown>);
     } catch (err) {
-      if (err instanceof ProxyError) return sendError(res, err, 'rest');
+      if (err instanceof AuditFilterError) return sendError(res, new ProxyError('BAD_REQUEST', err.message), 'rest');
       throw err;
     }
     const format = req.query.format === 'csv' || req.accepts(['json', 'csv']) === 'csv' ? 'csv' : 'json';
-    queryAudit(deps.db, deps.config.db.type, filters).then((rows) => {
+    deps.queryAudit(filters).then((rows) => {
       if (format === 'csv') res.type('text/csv').send(formatCsv(rows as unknown as Array<Record<string, unknown>>, AUDIT_COLUMNS));
       else res.json(rows);
     }, (err: unknown) => {

@@ -1,2 +1,3 @@
+export { createAdminApp } from './app';
 export { createAdminRouter, ADMIN_PATHS } from './router';
 export type { AdminDeps } from './router';

@@ -1,20 +1,19 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { Knex } from 'knex';
 import type { Permission } from '../authz';
 import { expandRoles, scopesCover, splitScopes } from '../authz';
 import { formatRateLimit, limitCovers, rateLimitFor } from '../ratelimit';
 import type { Config } from '../config';
-import { bodyErrorHandler, ProxyError, sendError } from '../http/errors';
-import { scopeOf } from '../http/request-scope';
-import type { KeyResolver, Principal } from '../keys';
-import { createKeyAdmin, describeDbError, isDbError, KeyAdminError, parseExpiry } from '../keys';
+import { bodyErrorHandler, ProxyError, scopeOf, sendError } from '../http';
+import type { KeyAdmin, KeyResolver, Principal } from '../keys';
+import { KeyAdminError, parseExpiry } from '../keys';
 import type { Logger } from '../log';
+import { describeDbError, isDbError } from '../storage';
 
 interface KeyRouteDeps {
   readonly config: Config;
   readonly resolver: KeyResolver;
-  readonly db: Knex;
+  readonly keyAdmin: KeyAdmin;
   readonly logger: Logger;
   readonly requireScope: (permission: Permission) => RequestHandler[];
 }
@@ -27,8 +26,7 @@ type CoverProblem =
 
 /** `/admin/keys`: key management over HTTP, for operators without shell access. Needs `admin/keys`. */
 export function createKeyRoutes(deps: KeyRouteDeps): Router {
-  const { config, resolver } = deps;
-  const admin = createKeyAdmin(deps.db, config.db.type, config.roles);
+  const { config, resolver, keyAdmin: admin } = deps;
   const router = express.Router();
   router.use(...deps.requireScope(['admin', 'keys']));
   router.use(express.json({ limit: '64kb' }));

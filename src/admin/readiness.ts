@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config';
-import type { KeyStore } from '../keys';
 import { KeyStoreUnavailableError } from '../keys';
 import type { Logger } from '../log';
 
@@ -19,9 +18,9 @@ export interface Readiness {
  * Ready when the key store answers and the Prefect API answers at all (any HTTP status: the
  * proxy's own credential may not apply to the probe path). Each check is bounded by DB_TIMEOUT.
  */
-export async function checkReadiness(config: Config, store: KeyStore): Promise<Readiness> {
+export async function checkReadiness(config: Config, pingKeyStore: () => Promise<void>): Promise<Readiness> {
   const [keyStore, upstream] = await Promise.all([
-    store.ping().then(() => undefined, (err: unknown) => (err instanceof KeyStoreUnavailableError ? err.reason : 'error')),
+    pingKeyStore().then(() => undefined, (err: unknown) => (err instanceof KeyStoreUnavailableError ? err.reason : 'error')),
     probeUpstream(config),
   ]);
   return {

@@ -1,12 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { recordDecision } from '../audit';
 import type { AuthFailureRecorder } from '../audit';
 import type { Permission } from '../authz';
 import { formatPermission, isAllowed } from '../authz';
-import { authenticate } from '../http/authenticate';
-import type { RateGuard } from '../http/authenticate';
-import { ProxyError, sendError } from '../http/errors';
-import { scopeOf } from '../http/request-scope';
+import type { RateGuard } from '../http';
+import { authenticate, ProxyError, recordDecision, scopeOf, sendError } from '../http';
 import type { KeyResolver } from '../keys';
 import type { Logger } from '../log';
 

@@ -1,16 +1,15 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Knex } from 'knex';
-import type { AuthFailureRecorder } from '../audit';
+import type { AuditReader, AuthFailureRecorder } from '../audit';
 import type { Config, LogLevel } from '../config';
 import { LOG_LEVELS } from '../config';
-import { ProxyError, sendError } from '../http/errors';
-import { scopeOf } from '../http/request-scope';
-import type { KeyResolver, KeyStore } from '../keys';
-import type { RateGuard } from '../http/authenticate';
+import type { RateGuard } from '../http';
+import { ProxyError, scopeOf, sendError } from '../http';
+import type { ChangeRecorder } from '../invalidation';
+import { keyInvalidation } from '../invalidation';
+import type { KeyAdmin, KeyResolver } from '../keys';
 import type { Logger } from '../log';
 import type { ProxyMetrics } from '../metrics';
-import { keyInvalidation, recordChange } from '../invalidation/change-log';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
 import { checkReadiness, createReadinessReporter, describeNotReady } from './readiness';
@@ -20,9 +19,14 @@ export interface AdminDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
-  /** The key store database, for key management and audit queries. */
-  readonly db: Knex;
-  readonly store: KeyStore;
+  /** Key management on /admin/keys. */
+  readonly keyAdmin: KeyAdmin;
+  /** Reads the durable audit trail for /admin/audit. */
+  readonly queryAudit: AuditReader;
+  /** Writes a cache change (POST /cache/reset, DELETE /cache/:key) to the change table the other instances poll. */
+  readonly recordChange: ChangeRecorder;
+  /** Resolves when the key store answers (/readyz). */
+  readonly pingKeyStore: () => Promise<void>;
   readonly rate?: RateGuard;
   readonly authFailures?: AuthFailureRecorder;
   readonly metrics?: ProxyMetrics;
@@ -48,7 +52,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   const reportReadiness = createReadinessReporter(logger);
   router.get('/readyz', async (_req: Request, res: Response) => {
     if (deps.draining?.()) return res.status(503).json({ detail: 'not ready: shutting down', status: 'draining' });
-    const readiness = await checkReadiness(config, deps.store);
+    const readiness = await checkReadiness(config, deps.pingKeyStore);
     reportReadiness(readiness);
     res.status(readiness.ready ? 200 : 503).json(readiness.ready
       ? { status: 'ready', ...readiness.checks }
@@ -82,14 +86,14 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.post('/cache/reset', ...requireScope(['admin', 'cache']), async (_req, res) => {
     const evicted = resolver.size;
     resolver.reset();
-    const recorded = await recordChange(deps.db, config.db.type, { kind: 'all' }, logger);
+    const recorded = await deps.recordChange({ kind: 'all' });
     res.json({ detail: 'key cache cleared', evicted, recorded });
   });
 
   router.delete('/cache/:key', ...requireScope(['admin', 'cache']), async (req: Request, res: Response) => {
     const evicted = resolver.evict(String(req.params.key));
     const change = keyInvalidation(String(req.params.key));
-    const recorded = change ? await recordChange(deps.db, config.db.type, change, logger) : false;
+    const recorded = change ? await deps.recordChange(change) : false;
     res.json({ detail: evicted ? 'key evicted from the cache' : 'key was not cached', evicted, recorded });
   });
 

@@ -1,9 +1,7 @@
 export { AUDIT_MARKER, combineAuditSinks, createLogAuditSink } from './log-sink';
-export { createDbAuditSink, toDbTimestamp } from './db-sink';
-export type { DbAuditSink, DbAuditSinkOptions } from './db-sink';
-export { AUDIT_COLUMNS, MAX_AUDIT_LIMIT, parseTime, queryAudit } from './query';
-export type { AuditQuery, AuditRecord } from './query';
-export { auditFinishedRequest, recordDecision } from './request-audit';
+export { AUDIT_COLUMNS, MAX_AUDIT_LIMIT, parseTime } from './query';
+export type { AuditQuery, AuditReader, AuditRecord } from './query';
+export { AuditFilterError, parseAuditFilters } from './filters';
 export type { AuditDecision, AuditEvent, AuditOutcome, AuditSink, AuditStats } from './types';
 export { formatCsv } from './csv';
 export { createAuthFailureRecorder } from './auth-failures';

@@ -13,7 +13,7 @@
  * `rate:<rps>/<burst>` entries are rate limits, not patterns: they grant and deny nothing.
  */
 
-import { isRateScope, parseRateSpec, RATE_PREFIX } from '../ratelimit/limits';
+import { isRateScope, parseRateSpec, RATE_PREFIX } from '../ratelimit';
 
 export type Permission = readonly string[];
 

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { AUDIT_COLUMNS, formatCsv, queryAudit } from '../audit';
-import { parseAuditFilters } from '../admin/audit-routes';
-import { ProxyError } from '../http/errors';
+import { AUDIT_COLUMNS, AuditFilterError, formatCsv, parseAuditFilters } from '../audit';
 import type { CliContext } from './context';
 import { CliError, formatTable } from './context';
 import { print } from './keys';
@@ -18,12 +16,12 @@ export function registerAuditCommand(program: Command, run: (action: (ctx: CliCo
       try {
         filters = parseAuditFilters(o);
       } catch (err) {
-        if (err instanceof ProxyError) throw new CliError(err.message, 2);
+        if (err instanceof AuditFilterError) throw new CliError(err.message, 2);
         throw err;
       }
       const format = o.json ? 'json' : String(o.format);
       if (!['table', 'json', 'csv'].includes(format)) throw new CliError('--format must be table, json or csv', 2);
-      const rows = await queryAudit(ctx.db, ctx.config.db.type, filters);
+      const rows = await ctx.storage.queryAudit(filters);
       const records = rows as unknown as Array<Record<string, unknown>>;
       if (format === 'json') return print(rows);
       if (format === 'csv') return void process.stdout.write(formatCsv(records, AUDIT_COLUMNS));

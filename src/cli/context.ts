@@ -1,9 +1,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import dotenv from 'dotenv';
-import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { ConfigError, parseConfig } from '../config';
-import { createDatabase, migrateLatest, SchemaError } from '../keys';
+import type { Storage } from '../storage';
+import { openStorage, SchemaError } from '../storage';
 
 /** A usage or operational failure: one line on stderr, non-zero exit, no stack trace. */
 export class CliError extends Error {
@@ -14,7 +14,8 @@ export class CliError extends Error {
 
 export interface CliContext {
   readonly config: Config;
-  readonly db: Knex;
+  /** Key management, audit queries, migrations and the change table: never Knex itself. */
+  readonly storage: Storage;
   close(): Promise<void>;
 }
 
@@ -28,19 +29,19 @@ export async function openContext(): Promise<CliContext> {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
   }
-  const db = createDatabase(config.db);
+  const storage = openStorage(config.db, { roles: config.roles });
   // The server migrates its embedded store at start-up (runtime.ts); the CLI may run before the
   // server ever has, so it prepares the store the same way.
-  if (config.db.type === 'sqlite') await prepareEmbeddedStore(db, config.db.filename);
-  return { config, db, close: () => db.destroy() };
+  if (config.db.type === 'sqlite') await prepareEmbeddedStore(storage, config.db.filename);
+  return { config, storage, close: () => storage.close() };
 }
 
-async function prepareEmbeddedStore(db: Knex, filename: string): Promise<void> {
+async function prepareEmbeddedStore(storage: Storage, filename: string): Promise<void> {
   const fresh = filename !== ':memory:' && !existsSync(filename);
   try {
-    await migrateLatest(db, 'sqlite');
+    await storage.migrate();
   } catch (err) {
-    await db.destroy();
+    await storage.close();
     // A file this command created but could not prepare would make every later command and the
     // server fail on a table that is not there: take it away rather than leave it behind.
     if (fresh) for (const suffix of ['', '-journal', '-wal', '-shm']) removeFile(`${filename}${suffix}`);

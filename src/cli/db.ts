@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { migrateLatest, migrationStatus } from '../keys';
 import type { CliContext } from './context';
 import { print } from './keys';
 
@@ -7,7 +6,7 @@ import { print } from './keys';
 export function registerDbCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
   const db = program.command('db').description('create or upgrade the key store schema');
   const migrate = (o: { json?: boolean }) => run(async (ctx) => {
-    const applied = await migrateLatest(ctx.db, ctx.config.db.type);
+    const applied = await ctx.storage.migrate();
     if (o.json) return print({ applied });
     process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'schema is up to date\n');
   });
@@ -15,7 +14,7 @@ export function registerDbCommands(program: Command, run: (action: (ctx: CliCont
   db.command('migrate').description('apply pending migrations').option('--json').action(migrate);
   db.command('status').description('list applied and pending migrations').option('--json')
     .action((o: { json?: boolean }) => run(async (ctx) => {
-      const status = await migrationStatus(ctx.db, ctx.config.db.type);
+      const status = await ctx.storage.migrationStatus();
       if (o.json) return print(status);
       process.stdout.write(`applied: ${status.applied.join(', ') || '-'}\npending: ${status.pending.join(', ') || '-'}\n`);
     }));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { KeyAdmin, KeyInfo } from '../keys';
-import { createKeyAdmin, parseExpiry } from '../keys';
+import { parseExpiry } from '../keys';
 import type { CliContext } from './context';
 import { CliError, formatTable } from './context';
 import type { Invalidation } from '../invalidation';
@@ -15,7 +15,7 @@ interface Common { json?: boolean; by: string }
 export function registerKeyCommands(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
   const keys = program.command('keys').description('create, list, rotate and revoke API keys');
   const withAdmin = (fn: (admin: KeyAdmin, ctx: CliContext) => Promise<void>) => () =>
-    run((ctx) => fn(createKeyAdmin(ctx.db, ctx.config.db.type, ctx.config.roles), ctx));
+    run((ctx) => fn(ctx.storage.keyAdmin, ctx));
   const by = () => new Option('--by <admin>', 'who makes the change (at most 11 characters)').default('cli');
   const scopesOf = (o: { scopes?: string; role?: string }) => {
     if (!o.scopes && !o.role) throw new CliError('give --scopes "<list>" or --role <name>', 2);

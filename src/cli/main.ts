@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { KeyAdminError, KeyStoreUnavailableError, SchemaError } from '../keys';
+import { KeyAdminError, KeyStoreUnavailableError } from '../keys';
+import { SchemaError } from '../storage';
 import { registerAuditCommand } from './audit';
 import { registerConfigCommand } from './config';
 import type { CliContext } from './context';

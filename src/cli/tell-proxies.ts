@@ -1,11 +1,9 @@
 import Redis from 'ioredis';
 import type { CliContext } from './context';
 import type { Invalidation } from '../invalidation';
-import { hasChangeLog, pruneChanges, recordChanges } from '../invalidation/change-log';
-import { createPostgresBus } from '../invalidation/postgres-bus';
-import { createRedisBus } from '../invalidation/redis-bus';
-import { CHANGES_TABLE } from '../keys/migrations';
+import { createPostgresBus, createRedisBus } from '../invalidation';
 import { createLogger } from '../log';
+import { CHANGES_TABLE } from '../storage';
 
 /** Whether the change table holds the change; `missing` until `db migrate` created it. */
 export type Recording = 'recorded' | 'missing' | { readonly failed: string };
@@ -20,12 +18,12 @@ export interface Telling {
 /** Writes a change that is not a key change (a cache reset, a forgotten user) to the change table. */
 export async function recordForProxies(ctx: CliContext, invalidation: Invalidation): Promise<Recording> {
   try {
-    if (!(await hasChangeLog(ctx.db))) return 'missing';
-    await recordChanges(ctx.db, ctx.config.db.type, [invalidation]);
+    if (!(await ctx.storage.changeLog.exists())) return 'missing';
+    await ctx.storage.changeLog.record([invalidation]);
   } catch (err) {
     return { failed: reasonOf(err) };
   }
-  await pruneChanges(ctx.db, ctx.config.db.type).catch(() => undefined);
+  await ctx.storage.changeLog.prune().catch(() => undefined);
   return 'recorded';
 }
 
@@ -68,7 +66,7 @@ async function publish(ctx: CliContext, invalidation: Invalidation): Promise<tru
       return true;
     }
     if (config.cacheInvalidation === 'postgres' && config.db.type === 'postgres') {
-      await createPostgresBus(ctx.db, config.db.connection, 'cli', logger).publish(invalidation);
+      await createPostgresBus(ctx.storage.notify, config.db.connection, 'cli', logger).publish(invalidation);
       return true;
     }
     return false;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { RoleTable } from '../authz/roles';
-import { buildRoleTable, RoleError } from '../authz/roles';
-import { parseRateSpec } from '../ratelimit/limits';
-import type { RateLimitSetting } from '../ratelimit/limits';
+import type { RoleTable } from '../authz';
+import { buildRoleTable, RoleError } from '../authz';
+import { parseRateSpec } from '../ratelimit';
+import type { RateLimitSetting } from '../ratelimit';
 import { EnvReader } from './env-reader';
 import { deepFreeze } from './freeze';
 import type { Config, DbConfig, DbType } from './types';

@@ -20,8 +20,8 @@ export interface NetworkConnection {
   readonly database?: string;
 }
 
-import type { RoleTable } from '../authz/roles';
-import type { RateLimitSetting } from '../ratelimit/limits';
+import type { RoleTable } from '../authz';
+import type { RateLimitSetting } from '../ratelimit';
 
 export interface Config {
   readonly apiKind: 'graphql' | 'rest';

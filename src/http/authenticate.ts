@@ -6,10 +6,10 @@ import type { Logger } from '../log';
 import type { MetricsDialect } from '../metrics';
 import type { RateLimiter } from '../ratelimit';
 import { formatRateLimit } from '../ratelimit';
-import { recordDecision } from '../audit/request-audit';
-import type { AuthFailureRecorder } from '../audit/auth-failures';
+import type { AuthFailureRecorder } from '../audit';
 import type { Dialect } from './errors';
 import { ProxyError, sendError } from './errors';
+import { recordDecision } from './request-audit';
 import { scopeOf } from './request-scope';
 
 export interface AuthenticateOptions {

@@ -1,7 +1,10 @@
 export { authenticate, createAuthenticator } from './authenticate';
-export type { AuthenticateOptions } from './authenticate';
+export type { AuthenticateOptions, RateGuard } from './authenticate';
+export { discardUnreadBody, hasBody, isJsonContentType, readBody, readJsonBody } from './body';
 export { bodyErrorHandler, errorBody, fromBodyParserError, graphqlError, ProxyError, sendError, sendJson } from './errors';
 export type { Dialect, ErrorCode } from './errors';
-export { beginRequest, compileTrust, scopeOf } from './request-scope';
-export type { BatchSplice, RequestScope } from './request-scope';
+export { auditFinishedRequest, recordDecision } from './request-audit';
+export { beginRequest, clientOrigin, compileTrust, pathOfTarget, readOrigin, scopeOf } from './request-scope';
+export type { BatchSplice, RequestOrigin, RequestScope, TrustFunction } from './request-scope';
 export { logRequestOnFinish } from './request-log';
+export { guardEmitter, guardServer, refuseUpgrade } from './socket-guard';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import type { AuditDecision } from '../audit/types';
+import type { AuditDecision } from '../audit';
 import type { Principal } from '../keys';
 
 /** Everything the proxy learns about one request, in one place, from arrival to forwarding. */
@@ -64,15 +64,32 @@ export function pathOfTarget(url: string | undefined): string | undefined {
   return query < 0 ? url : url.slice(0, query);
 }
 
-/** First for every request: a request id (the caller's, if it is a safe token), the client address, the path. */
-export function beginRequest(req: IncomingMessage, res: ServerResponse, trust: TrustFunction, path: string): RequestScope {
+/** Who is asking and under which id: the same reading for HTTP requests and websocket upgrades. */
+export interface RequestOrigin {
+  /** The caller's X-Request-Id when it is a safe token, else a new one. */
+  readonly id: string;
+  /** The socket's address, or the one X-Forwarded-For gives when TRUST_PROXY trusts the hops. */
+  readonly client: string;
+  readonly startedAt: number;
+}
+
+export function readOrigin(req: IncomingMessage, trust: TrustFunction): RequestOrigin {
   const offered = req.headers['x-request-id'];
-  const id = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
-  const scope: RequestScope = {
-    id,
-    startedAt: performance.now(),
+  return {
+    id: typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID(),
     // Without trusted proxies the socket is the client; proxy-addr would parse X-Forwarded-For for nothing.
     client: (trust === TRUST_NONE ? req.socket.remoteAddress : proxyAddr(req, trust)) || req.socket.remoteAddress || 'unknown',
+    startedAt: performance.now(),
+  };
+}
+
+/** First for every request: a request id (the caller's, if it is a safe token), the client address, the path. */
+export function beginRequest(req: IncomingMessage, res: ServerResponse, trust: TrustFunction, path: string): RequestScope {
+  const { id, client, startedAt } = readOrigin(req, trust);
+  const scope: RequestScope = {
+    id,
+    startedAt,
+    client,
     path,
     principal: null,
     auditDecisions: [],

@@ -1,4 +1,3 @@
-import { CHANGES_TABLE } from '../keys/migrations';
 import type { Logger } from '../log';
 import type { ChangeSource } from './change-log';
 import { CHANGE_RETENTION_SECONDS, rowToInvalidation } from './change-log';
@@ -80,7 +79,7 @@ export function createChangePoller(options: ChangePollerOptions): ChangePoller {
   const sync = async (late: string | undefined): Promise<void> => {
     if (!(await source.exists())) {
       if (!missingWarned) {
-        logger.warn(`table ${CHANGES_TABLE} does not exist: run \`prefect-auth-proxy db migrate\`. ${options.missingTableImpact}`);
+        logger.warn(`table ${source.table} does not exist: run \`prefect-auth-proxy db migrate\`. ${options.missingTableImpact}`);
         missingWarned = true;
       }
       tableMissing = true;
@@ -132,7 +131,7 @@ export function createChangePoller(options: ChangePollerOptions): ChangePoller {
       if (synced && started - lastOkAt > RESYNC_AFTER_MS) synced = false;
       if (synced) await follow();
       else await sync(attempts === 1 ? undefined : tableMissing
-        ? `${CHANGES_TABLE} found; clearing the key cache, which may hold keys changed before`
+        ? `${source.table} found; clearing the key cache, which may hold keys changed before`
         : 'key change log readable again; clearing the key cache in case a change was missed');
       lastOkAt = started;
       if (failing) logger.notice('reading key changes from the key store again');

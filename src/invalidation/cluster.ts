@@ -1,11 +1,11 @@
 import Redis from 'ioredis';
-import type { Knex } from 'knex';
 import type { Config } from '../config';
-import type { KeyResolver } from '../keys/key-resolver';
-import { HASH_PREFIX, sha256Hex } from '../keys/hash';
+import type { KeyResolver } from '../keys';
+import { HASH_PREFIX, sha256Hex } from '../keys';
 import type { Logger } from '../log';
 import type { InvalidationBus } from './bus';
 import type { Invalidation } from './messages';
+import type { Notify } from './postgres-bus';
 import { createPostgresBus } from './postgres-bus';
 import { createRedisBus } from './redis-bus';
 
@@ -28,9 +28,9 @@ export function createRedisClient(url: string, logger: Logger): Redis {
 }
 
 /** The bus CACHE_INVALIDATION chose, or undefined when instances do not talk to each other. */
-export function createInvalidationBus(config: Config, db: Knex, redis: Redis | undefined, origin: string, logger: Logger): InvalidationBus | undefined {
+export function createInvalidationBus(config: Config, notify: Notify, redis: Redis | undefined, origin: string, logger: Logger): InvalidationBus | undefined {
   if (config.cacheInvalidation === 'redis' && redis) return createRedisBus(redis, origin, logger);
-  if (config.cacheInvalidation === 'postgres' && config.db.type === 'postgres') return createPostgresBus(db, config.db.connection, origin, logger);
+  if (config.cacheInvalidation === 'postgres' && config.db.type === 'postgres') return createPostgresBus(notify, config.db.connection, origin, logger);
   return undefined;
 }
 

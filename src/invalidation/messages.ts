@@ -1,4 +1,4 @@
-import type { KeyResolver } from '../keys/key-resolver';
+import type { KeyResolver } from '../keys';
 
 /** What another instance must forget. Never a key: a user id, or a key's SHA-256. */
 export type Invalidation =

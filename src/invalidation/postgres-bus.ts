@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { Client } from 'pg';
 import type { ClientConfig } from 'pg';
 import type { NetworkConnection } from '../config';
@@ -11,12 +10,16 @@ import { decodeInvalidation, encodeInvalidation } from './messages';
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 
+/** `select pg_notify(channel, payload)` on the key store's pool (storage provides it). */
+export type Notify = (channel: string, payload: string) => Promise<void>;
+
 /**
  * LISTEN/NOTIFY on the key store itself: no extra service for PostgreSQL deployments.
  * Publishing goes through the pool (NOTIFY is delivered at commit, i.e. at once outside a
- * transaction); listening needs a connection of its own, kept open and re-opened when it drops.
+ * transaction); listening needs a connection of its own, kept open and re-opened when it drops:
+ * a plain `pg` client, since a pooled connection would be handed back and its LISTEN lost.
  */
-export function createPostgresBus(db: Knex, connection: string | NetworkConnection, origin: string, logger: Logger): InvalidationBus {
+export function createPostgresBus(notify: Notify, connection: string | NetworkConnection, origin: string, logger: Logger): InvalidationBus {
   const clientConfig: ClientConfig = typeof connection === 'string'
     ? { connectionString: connection }
     : { host: connection.host, port: connection.port, user: connection.user, password: connection.password, database: connection.database };
@@ -77,7 +80,7 @@ export function createPostgresBus(db: Knex, connection: string | NetworkConnecti
   return {
     transport: 'postgres',
     async publish(invalidation: Invalidation) {
-      await db.raw('select pg_notify(?, ?)', [CHANNEL, encodeInvalidation(origin, invalidation)]);
+      await notify(CHANNEL, encodeInvalidation(origin, invalidation));
     },
     listen: (handlers) => connect(handlers, 1, false),
     async close() {

@@ -1,9 +1,8 @@
-import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { ProxyMetrics } from '../metrics';
 import type { InvalidationBus } from './bus';
-import { createChangeSource } from './change-log';
+import type { ChangeSource } from './change-log';
 import type { ChangePoller } from './change-poller';
 import { createChangePoller } from './change-poller';
 import type { Invalidation } from './messages';
@@ -11,7 +10,8 @@ import { applyInvalidation } from './messages';
 
 export interface WatchChangesDeps {
   readonly config: Config;
-  readonly db: Knex;
+  /** The key store's change table. */
+  readonly source: ChangeSource;
   /** This instance's own cache: what the log asks to forget is never published again. */
   readonly local: Parameters<typeof applyInvalidation>[0];
   readonly metrics: Pick<ProxyMetrics, 'invalidation' | 'setInvalidationConnected'>;
@@ -35,7 +35,7 @@ export async function watchKeyChanges(deps: WatchChangesDeps): Promise<ChangePol
   // Beside a bus, the bus owns the metrics; the poller would count each change a second time.
   const counted = !bus;
   const poller = createChangePoller({
-    source: createChangeSource(deps.db, config.db.type, config.db.timeoutMs),
+    source: deps.source,
     intervalMs: config.keyChangePollMs,
     logger,
     apply(invalidation: Invalidation) {

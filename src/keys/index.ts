@@ -1,14 +1,9 @@
 export { readCredential } from './credentials';
 export type { Credential, CredentialSource } from './credentials';
-export { createDatabase, KEYS_TABLE } from './database';
-export { describeDbError, isDbError } from './db-error';
-export { AUDIT_TABLE, migrateLatest, migrationStatus, SchemaError } from './migrations';
 export { hashedKeyValue, sha256Hex, HASH_PREFIX } from './hash';
-export { createKnexKeyStore } from './knex-key-store';
-export { createKeyResolver } from './key-resolver';
-export type { KeyResolver, KeyResolverOptions } from './key-resolver';
+export { createKeyResolver, KEY_ID_LENGTH } from './key-resolver';
+export type { KeyLookupObserver, KeyResolver, KeyResolverOptions } from './key-resolver';
 export { KeyStoreUnavailableError } from './types';
 export type { KeyRecord, KeyStore, Principal } from './types';
-export { createKeyAdmin, generateKey, KEY_PREFIX, KeyAdminError, normalizeScopes, parseExpiry } from './key-admin';
-export type { Expiry, KeyAdmin, KeyInfo } from './key-admin';
-export { KEY_ID_LENGTH } from './key-resolver';
+export { checkBy, checkUser, DEFAULT_EXPIRY, generateKey, KEY_PREFIX, KeyAdminError, normalizeScopes, parseExpiry } from './key-admin';
+export type { Expiry, KeyAdmin, KeyInfo, Recorded } from './key-admin';

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { RoleTable } from '../authz';
 import { compileScopes, expandRoles, invalidScopes, splitScopes } from '../authz';
-import type { RateLimitSetting } from '../ratelimit/limits';
-import { rateLimitFor } from '../ratelimit/limits';
+import type { RateLimitSetting } from '../ratelimit';
+import { rateLimitFor } from '../ratelimit';
 import { HASH_PREFIX, sha256Hex } from './hash';
 import type { KeyStore, Principal } from './types';
 

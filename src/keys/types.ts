@@ -1,5 +1,5 @@
 import type { CompiledScopes } from '../authz';
-import type { RateLimitSetting } from '../ratelimit/limits';
+import type { RateLimitSetting } from '../ratelimit';
 
 /** A row of `prefect_api_keys` that matched a presented key and has not expired. */
 export interface KeyRecord {

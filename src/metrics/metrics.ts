@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AuditStats } from '../audit/types';
+import type { AuditStats } from '../audit';
 
 export type RequestOutcome = 'allowed' | 'denied' | 'error';
 export type MetricsDialect = 'graphql' | 'rest' | 'admin' | 'websocket';

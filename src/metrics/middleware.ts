@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { RequestScope } from '../http/request-scope';
+import type { RequestScope } from '../http';
 import type { MetricsDialect, ProxyMetrics, RequestOutcome } from './metrics';
 
 /**

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { guardServer } from '../http/socket-guard';
+import { guardServer } from '../http';
 import type { Logger } from '../log';
 
 /** `/metrics` on a port of its own (METRICS_PORT), for scrapers inside the cluster: no key, nothing else served. */

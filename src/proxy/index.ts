@@ -4,3 +4,5 @@ export { createUpstream, createUpstreamPool, STRIPPED_REQUEST_HEADERS } from './
 export type { Forward, UpstreamOptions } from './upstream';
 export { createRestProxy, API_PREFIX } from './rest/router';
 export type { RestProxyDeps } from './rest/router';
+export { attachWebsockets } from './rest/websocket';
+export type { WebsocketDeps } from './rest/websocket';

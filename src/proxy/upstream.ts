@@ -2,11 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { hasBody } from '../http/body';
-import type { Dialect } from '../http/errors';
-import { ProxyError, sendError } from '../http/errors';
-import { scopeOf } from '../http/request-scope';
-import type { TrustFunction } from '../http/request-scope';
+import { hasBody, ProxyError, scopeOf, sendError } from '../http';
+import type { Dialect, TrustFunction } from '../http';
 import type { Logger } from '../log';
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRoleTable } from '../../src/authz';
-import { createKeyAdmin } from '../../src/keys';
+import { createKeyAdmin } from '../../src/storage';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase } from '../support/databases';
 import type { PrefectServer } from '../support/prefect3-server';

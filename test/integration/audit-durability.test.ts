@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { migrateLatest } from '../../src/keys';
+import { migrateLatest } from '../../src/storage';
 import type { DbKind, TestDatabase } from '../support/databases';
 import { createTestDatabase, DB_KINDS, insertKey } from '../support/databases';
 import { startServerProcess } from '../support/server-process';

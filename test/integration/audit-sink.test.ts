@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { AuditEvent } from '../../src/audit';
-import { createDbAuditSink, queryAudit } from '../../src/audit';
-import { createDatabase, migrateLatest } from '../../src/keys';
+import { createDatabase, createDbAuditSink, migrateLatest, queryAudit } from '../../src/storage';
 import { parseConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { createTestDatabase } from '../support/databases';

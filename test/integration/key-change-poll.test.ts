@@ -1,4 +1,4 @@
-import { dbNowPlus } from '../../src/keys/dialect';
+import { dbNowPlus } from '../../src/storage';
 import type { CliResult } from '../support/cli';
 import { runCli } from '../support/cli';
 import type { DbKind, TestDatabase } from '../support/databases';

@@ -1,7 +1,8 @@
 import { parseConfig } from '../../src/config';
 import type { KeyStore } from '../../src/keys';
 import { buildRoleTable } from '../../src/authz';
-import { createDatabase, createKeyResolver, createKnexKeyStore, hashedKeyValue, KeyStoreUnavailableError } from '../../src/keys';
+import { createKeyResolver, hashedKeyValue, KeyStoreUnavailableError } from '../../src/keys';
+import { createDatabase, createKnexKeyStore } from '../../src/storage';
 import type { DbKind, TestDatabase } from '../support/databases';
 import { createTestDatabase, DB_KINDS, insertKey } from '../support/databases';
 

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { migrateLatest } from '../../src/keys';
+import { migrateLatest } from '../../src/storage';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase, insertKey } from '../support/databases';
 import type { TestProxy } from '../support/proxy';

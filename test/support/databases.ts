@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import type { Knex } from 'knex';
 import knex from 'knex';
-import { hashedKeyValue, migrateLatest } from '../../src/keys';
+import { hashedKeyValue } from '../../src/keys';
+import { migrateLatest } from '../../src/storage';
 
 export type DbKind = 'postgres' | 'mysql' | 'sqlite';
 export const DB_KINDS: readonly DbKind[] = ['postgres', 'mysql', 'sqlite'];

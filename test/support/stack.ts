@@ -1,6 +1,6 @@
 import type { DbKind, TestDatabase, TestKey } from './databases';
 import { createTestDatabase, insertKey } from './databases';
-import { migrateLatest } from '../../src/keys';
+import { migrateLatest } from '../../src/storage';
 import type { TestProxy } from './proxy';
 import { startTestProxy } from './proxy';
 import type { RecordingUpstream } from './upstream';

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { recordDecision } from '../../audit';
 import type { DocumentCache, DocumentDecision, DocumentInfo } from '../../authz/graphql';
-import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, TokenLimitError, toForwardedItem, valuePermissions } from '../../authz/graphql';
+import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem, TokenLimitError, valuePermissions } from '../../authz/graphql';
 import type { Config } from '../../config';
-import { graphqlError, ProxyError, sendError, sendJson } from '../../http/errors';
-import type { RequestScope } from '../../http/request-scope';
-import { scopeOf } from '../../http/request-scope';
+import { graphqlError, ProxyError, recordDecision, scopeOf, sendError, sendJson } from '../../http';
+import type { RequestScope } from '../../http';
 import type { CheckedItem, ItemResult } from './check-items';
 import { checkItems } from './check-items';
 import { answerCloudAuth } from './cloud-auth';

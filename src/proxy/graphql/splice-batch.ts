@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../../http/errors';
-import type { BatchSplice } from '../../http/request-scope';
-import { scopeOf } from '../../http/request-scope';
+import { scopeOf, sendJson } from '../../http';
+import type { BatchSplice } from '../../http';
 
 const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
 

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { recordDecision } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import type { InspectedBody } from '../../authz/rest';
 import { classifyRest, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
-import { ProxyError, sendError } from '../../http/errors';
-import { scopeOf } from '../../http/request-scope';
+import { ProxyError, recordDecision, scopeOf, sendError } from '../../http';
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 

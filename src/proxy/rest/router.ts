@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config';
 import type { AuthFailureRecorder } from '../../audit';
-import type { RateGuard } from '../../http/authenticate';
-import { createAuthenticator } from '../../http/authenticate';
-import { hasBody, readBody } from '../../http/body';
-import { ProxyError, sendError } from '../../http/errors';
-import { compileTrust, scopeOf } from '../../http/request-scope';
+import type { RateGuard } from '../../http';
+import { compileTrust, createAuthenticator, hasBody, ProxyError, readBody, scopeOf, sendError } from '../../http';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import type { DialectProxy } from '../graphql/router';

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../../http/errors';
-import { clientOrigin, compileTrust } from '../../http/request-scope';
+import { clientOrigin, compileTrust, sendJson } from '../../http';
 
 const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'etag']);
 

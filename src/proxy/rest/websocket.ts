@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -9,8 +8,8 @@ import { classifyWebsocket, normalizePath } from '../../authz/rest';
 import type { Config } from '../../config';
 import type { KeyResolver, Principal } from '../../keys';
 import { KeyStoreUnavailableError, readCredential } from '../../keys';
-import type { RateGuard } from '../../http/authenticate';
-import { guardEmitter, refuseUpgrade } from '../../http/socket-guard';
+import type { RateGuard, RequestOrigin } from '../../http';
+import { compileTrust, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
 import type { Logger } from '../../log';
 import type { ProxyMetrics } from '../../metrics';
 import { formatRateLimit } from '../../ratelimit';
@@ -53,6 +52,13 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
   });
   guardEmitter(wss, 'websocket server', logger);
   const sockets = new Set<WebSocket>();
+  const trust = compileTrust(config.trustProxy);
+  const origins = new WeakMap<IncomingMessage, RequestOrigin>();
+  // The handshake answer carries the request id, as every HTTP answer does.
+  wss.on('headers', (headers, req) => {
+    const origin = origins.get(req);
+    if (origin) headers.push(`X-Request-Id: ${origin.id}`);
+  });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardEmitter(socket, 'upgrade socket', logger);
@@ -66,27 +72,30 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const normalized = normalizePath(req.url ?? '');
-    const underApi = normalized.ok && prefix.every((p, i) => normalized.segments[i] === p);
+    // As for HTTP: the prefix is matched without regard to case.
+    const underApi = normalized.ok && prefix.every((p, i) => normalized.segments[i]?.toLowerCase() === p.toLowerCase());
     const route = normalized.ok && underApi ? classifyWebsocket(normalized.segments.slice(prefix.length)) : undefined;
     if (!normalized.ok || !route || (req.headers.host ?? '').toLowerCase().includes('ephemeral-prefect')) {
       refuseUpgrade(socket, '404 Not Found');
       return;
     }
+    const origin = readOrigin(req, trust);
+    origins.set(req, origin);
     wss.handleUpgrade(req, socket, head, (client) => {
       guardEmitter(client, 'websocket client', logger);
       sockets.add(client);
       client.once('close', () => sockets.delete(client));
-      session(client, req, normalized.path + normalized.query, route).catch((err: unknown) => {
+      session(client, req, origin, normalized.path + normalized.query, route).catch((err: unknown) => {
         logger.error('websocket session failed', { error: err instanceof Error ? err : String(err) });
         client.terminate();
       });
     });
   }
 
-  async function session(client: WebSocket, req: IncomingMessage, path: string, route: { permission: Permission; route: string }): Promise<void> {
-    const requestId = randomUUID();
-    const started = performance.now();
-    const clientAddress = req.socket.remoteAddress ?? 'unknown';
+  async function session(
+    client: WebSocket, req: IncomingMessage, origin: RequestOrigin, path: string, route: { permission: Permission; route: string },
+  ): Promise<void> {
+    const { id: requestId, startedAt: started, client: clientAddress } = origin;
     const pending: Array<[WebSocket.RawData, boolean]> = [];
     const overflow = { hit: false };
     let principal: Principal | null = null;

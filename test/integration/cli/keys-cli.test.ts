@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createDbAuditSink } from '../../../src/audit';
+import { createDbAuditSink } from '../../../src/storage';
 import { hashedKeyValue } from '../../../src/keys';
 import { createLogger } from '../../../src/log';
 import type { CliResult } from '../../support/cli';
@@ -83,7 +83,7 @@ describe.each(DB_KINDS)('key management CLI on %s', (kind: DbKind) => {
       [['keys', 'create', '--user', 'alice', '--scopes', 'query/*'], 1, /already has a key/],
       [['keys', 'show', '--user', 'nobody'], 1, /no key for user "nobody"/],
       [['keys', 'create', '--user', 'bob', '--role', 'nope'], 1, /unknown roles: role:nope/],
-      [["keys", "create", "--user", "bob", "--scopes", "query/*", "--by", "a-very-long-admin-name"], 1, /1 to 11 characters/],
+      [['keys', 'create', '--user', 'bob', '--scopes', 'query/*', '--by', 'a-very-long-admin-name'], 1, /1 to 11 characters/],
       [['keys', 'create', '--user', 'bob', '--scopes', 'query/*', '--expires', 'soon'], 1, /cannot read expiry/],
       [['keys', 'create', '--user', 'bob'], 2, /--scopes/],
       [['keys', 'create'], 2, /--user/],

@@ -6,6 +6,7 @@ import { createLogger } from '../../../src/log';
 
 /** The change table as a poller sees it: rows appear when committed, whatever their id. */
 class FakeTable implements ChangeSource {
+  readonly table = 'prefect_auth_proxy_changes';
   rows: ChangeRow[] = [];
   missing = false;
   down = false;

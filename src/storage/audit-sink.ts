@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import type { DbType } from '../config';
-import { AUDIT_TABLE, describeDbError } from '../keys';
+import type { AuditEvent, AuditSink, AuditStats } from '../audit';
 import type { Logger } from '../log';
-import type { AuditEvent, AuditSink, AuditStats } from './types';
+import { describeDbError } from './db-error';
+import { AUDIT_TABLE } from './tables';
 
 export interface DbAuditSinkOptions {
   readonly db: Knex;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestScope } from '../http/request-scope';
-import { scopeOf } from '../http/request-scope';
-import type { AuditDecision, AuditSink } from './types';
+import type { AuditDecision, AuditSink } from '../audit';
+import type { RequestScope } from './request-scope';
+import { scopeOf } from './request-scope';
 
 /** Notes a decision about this request; it is recorded once the response has ended. */
 export function recordDecision(req: IncomingMessage, decision: AuditDecision): void {

@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
 import type { DbType } from '../config';
-import { KEYS_TABLE } from './database';
+import type { KeyRecord, KeyStore } from '../keys';
+import { HASH_PREFIX, KeyStoreUnavailableError } from '../keys';
 import { describeDbError } from './db-error';
 import { SECONDS_LEFT_SQL } from './dialect';
-import { HASH_PREFIX } from './hash';
-import type { KeyRecord, KeyStore } from './types';
-import { KeyStoreUnavailableError } from './types';
+import { KEYS_TABLE } from './tables';
 
 interface KeyRow {
   readonly user_id: string;

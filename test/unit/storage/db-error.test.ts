@@ -1,4 +1,4 @@
-import { describeDbError, isDbError } from '../../../src/keys';
+import { describeDbError, isDbError } from '../../../src/storage';
 
 const KEY = 'tEsT-Secret-123';
 const driverError = (fields: Record<string, unknown>) => Object.assign(new Error(`select * from t where api_key in ('${KEY}') - boom '${KEY}'`), fields);

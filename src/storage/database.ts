@@ -6,10 +6,9 @@ import type { DbConfig } from '../config';
 import type { Logger } from '../log';
 import { describeDbError } from './db-error';
 
-export const KEYS_TABLE = 'prefect_api_keys';
 const DRIVER_TEXT = ['sql', 'sqlMessage', 'detail', 'where', 'internalQuery', 'hint'];
 
-/** One Knex instance for the key store; the pool starts empty so the proxy starts while the database is down. */
+/** The one Knex instance: keys, audit rows and the change table share it; the pool starts empty so the proxy starts while the database is down. */
 export function createDatabase(db: DbConfig, logger?: Logger): Knex {
   const instance = connect(db, logger);
   // Whoever logs or shows a failed query (request log, admin routes, CLI) gets no statement and no
