@@ -7,12 +7,11 @@ import { formatPermission, isAllowed } from '../../authz';
 import { classifyWebsocket, normalizePath } from '../../authz/rest';
 import type { Config } from '../../config';
 import type { KeyResolver, Principal } from '../../keys';
-import { KeyStoreUnavailableError, readCredential } from '../../keys';
-import type { RateGuard, RequestOrigin } from '../../http';
-import { compileTrust, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
+import { readCredential } from '../../keys';
+import type { Identified, IdentityRefusal, RateGuard, RequestOrigin } from '../../http';
+import { compileTrust, createIdentifier, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
 import type { Logger } from '../../log';
 import type { ProxyMetrics } from '../../metrics';
-import { formatRateLimit } from '../../ratelimit';
 
 export interface WebsocketDeps {
   readonly config: Config;
@@ -53,6 +52,10 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
   guardEmitter(wss, 'websocket server', logger);
   const sockets = new Set<WebSocket>();
   const trust = compileTrust(config.trustProxy);
+  const identify = createIdentifier({
+    resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess,
+    ...(deps.rate ? { rate: deps.rate } : {}), ...(deps.authFailures ? { failures: deps.authFailures } : {}),
+  });
   const origins = new WeakMap<IncomingMessage, RequestOrigin>();
   // The handshake answer carries the request id, as every HTTP answer does.
   wss.on('headers', (headers, req) => {
@@ -107,18 +110,14 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     try {
       const handshake = client.protocol === 'prefect';
       const token = handshake ? await readAuthMessage(client, pending, config.bodyLimitBytes, overflow) : undefined;
-      principal = await authenticateSocket(req, token, (reason) => deps.authFailures?.record({
-        requestId, client: clientAddress, dialect: 'rest', reason, route: route.route,
-      }));
+      const identified = await identifySocket(req, token, origin, route.route);
+      if (!identified.ok) {
+        principal = identified.refusal.principal ?? null;
+        throw closeRefusal(identified.refusal);
+      }
+      principal = identified.principal;
       if (principal && !isAllowed(principal.scopes, route.permission)) {
         throw new Refusal(POLICY, `Forbidden: API key of user ${principal.userId} lacks permission: ${formatPermission(route.permission)}`);
-      }
-      if (principal && principal.rateLimit && deps.rate) {
-        const verdict = await deps.rate.limiter.take(principal.keyId, principal.rateLimit);
-        if (!verdict.allowed) {
-          deps.rate.onRateLimited?.('websocket');
-          throw new Refusal(TRY_AGAIN_LATER, `API key of user ${principal.userId} exceeded its rate limit of ${formatRateLimit(principal.rateLimit)} requests/s; retry in ${verdict.retryAfterS} s`);
-        }
       }
       const upstream = await openUpstream(path, client);
       audit('ALLOWED', 101);
@@ -138,30 +137,15 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     }
   }
 
-  async function authenticateSocket(
-    req: IncomingMessage, token: string | null | undefined, failed: (reason: string) => void,
-  ): Promise<Principal | null> {
+  /** The same identity steps as HTTP requests: credential → principal → rate limit. */
+  function identifySocket(req: IncomingMessage, token: string | null | undefined, origin: RequestOrigin, routeLabel: string): Promise<Identified> {
     const fromHeader = readCredential(req.headers);
     const credential = fromHeader.kind === 'key' || token === undefined || token === null || token === ''
       ? fromHeader
       : readCredential({ authorization: `Bearer ${token}` });
-    const refuse = (reason: string, closeReason: string): Refusal => {
-      failed(reason);
-      return new Refusal(POLICY, closeReason, true);
-    };
-    if (credential.kind === 'none') {
-      if (config.allowPublicAccess) return null;
-      throw refuse('an API key is required', 'Auth required but no token provided');
-    }
-    if (credential.kind === 'invalid') throw refuse(credential.reason, 'Invalid token');
-    try {
-      const principal = await deps.resolver.resolve(credential.key);
-      if (!principal) throw refuse('invalid or expired API key', 'Invalid token');
-      return principal;
-    } catch (err) {
-      if (err instanceof KeyStoreUnavailableError) throw new Refusal(1011, 'the API key store is unavailable; try again shortly');
-      throw err;
-    }
+    return identify(credential, {
+      requestId: origin.id, client: origin.client, route: routeLabel, dialect: 'rest', metricsDialect: 'websocket',
+    });
   }
 
   /**
@@ -238,6 +222,13 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
       clearTimeout(timer);
     },
   };
+}
+
+/** A refused identity as a close code; the reasons for bad credentials are those Prefect's own server uses. */
+function closeRefusal(refusal: IdentityRefusal): Refusal {
+  if (refusal.code === 'UNAUTHENTICATED') return new Refusal(POLICY, refusal.presented ? 'Invalid token' : 'Auth required but no token provided', true);
+  if (refusal.code === 'TOO_MANY_REQUESTS') return new Refusal(TRY_AGAIN_LATER, refusal.message);
+  return new Refusal(1011, refusal.message);
 }
 
 /** What ws closed a client with for a frame it could not accept (RFC 6455, 7.4.1). */
