@@ -7,6 +7,6 @@ export { bodyErrorHandler, errorBody, fromBodyParserError, graphqlError, ProxyEr
 export type { Dialect, ErrorCode } from './errors';
 export { auditFinishedRequest, recordDecision } from './request-audit';
 export { beginRequest, clientOrigin, compileTrust, pathOfTarget, readOrigin, scopeOf } from './request-scope';
-export type { BatchSplice, RequestOrigin, RequestScope, TrustFunction } from './request-scope';
+export type { RequestOrigin, RequestScope, TrustFunction } from './request-scope';
 export { logRequestOnFinish } from './request-log';
 export { guardEmitter, guardServer, refuseUpgrade } from './socket-guard';

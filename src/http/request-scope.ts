@@ -14,10 +14,6 @@ export interface RequestScope {
   path: string;
   /** Who is calling; null only for keyless requests let through by ALLOW_PUBLIC_ACCESS. */
   principal: Principal | null;
-  /** What is sent upstream instead of the client's raw bytes. */
-  forwardBody?: Buffer;
-  /** For a batch that was partly denied: how to splice the upstream's answers back in place. */
-  batchSplice?: BatchSplice;
   /** Decisions to audit when the response ends. */
   readonly auditDecisions: AuditDecision[];
   /** Label for request logs (operation names, admin route); never holds a key. */
@@ -26,14 +22,6 @@ export interface RequestScope {
   route?: string;
   /** Set when the request was sent to the Prefect API (performance.now() times). */
   upstream?: { readonly startedAt: number; endedAt?: number; failure?: 'timeout' | 'unreachable' };
-}
-
-export interface BatchSplice {
-  readonly size: number;
-  /** Position in the client's batch of each forwarded item, in forwarded order. */
-  readonly forwardedPositions: readonly number[];
-  /** The answer for each denied position. */
-  readonly denied: ReadonlyMap<number, unknown>;
 }
 
 /** Which proxies in front of us may set X-Forwarded-For / -Proto / -Host (TRUST_PROXY). */

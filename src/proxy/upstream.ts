@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { hasBody, ProxyError, scopeOf, sendError } from '../http';
+import { ProxyError, scopeOf, sendError } from '../http';
 import type { Dialect, TrustFunction } from '../http';
 import type { Logger } from '../log';
 
@@ -43,38 +43,54 @@ export interface UpstreamOptions {
   readonly logger: Logger;
   /** TRUST_PROXY: only a trusted proxy's X-Forwarded-* headers are passed on (and extended). */
   readonly trust: TrustFunction;
-  /** Buffer the upstream's answer and pass it here instead of streaming it to the client. */
-  readonly onBufferedResponse?: BufferedResponseHandler;
   /** Keep the client's Host: Prefect 3 builds links and redirects from it. */
   readonly preserveHost?: boolean;
   /** Client headers removed besides the credentials. */
   readonly stripHeaders?: readonly string[];
-  /** The Authorization the upstream gets in place of the client's (Prefect 3 server auth string). */
-  readonly upstreamAuthorization?: string;
+  /** The Authorization the upstream gets in place of the client's (Prefect 3 server auth string), when a plan asks for it. */
+  readonly serverAuthorization?: string;
 }
 
-/** Sends the request (with `scope.forwardBody` if set, else the client's stream) and answers the client. */
-export type Forward = (req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * What leaves the proxy, decided before anything is sent: the decision hands this to forwarding
+ * rather than leaving state on the request for a later step to find.
+ */
+export interface ForwardPlan {
+  /** Path and query as the upstream gets them, below the target's base path. */
+  readonly path: string;
+  /** The checked body, as it is to be sent; null sends none. */
+  readonly body: Buffer | null;
+  /** `server`: the server's own credential in place of the client's; `none`: no credential at all. */
+  readonly credential: 'server' | 'none';
+  /** Buffer the upstream's answer and hand it here instead of streaming it to the client. */
+  readonly rewrite?: BufferedResponseHandler;
+}
+
+/** Sends what the plan says and answers the client. */
+export type Forward = (req: IncomingMessage, res: ServerResponse, plan: ForwardPlan) => void;
 
 /** The one place requests leave the proxy. */
 export function createUpstream(options: UpstreamOptions): Forward {
   const { pool, target, dialect, logger } = options;
-  const buffered = options.onBufferedResponse;
   const dropped = new Set([...HOP_BY_HOP, ...STRIPPED_REQUEST_HEADERS, ...(options.stripHeaders ?? []), 'host']);
   const basePath = target.pathname;
 
-  return (req, res) => {
+  return (req, res, plan) => {
     const scope = scopeOf(req);
+    const buffered = plan.rewrite;
     const headers = outgoingHeaders(req, dropped, options.trust(req.socket.remoteAddress ?? '', 0));
     headers.host = options.preserveHost === true && req.headers.host ? req.headers.host : target.host;
-    if (options.upstreamAuthorization) headers.authorization = options.upstreamAuthorization;
+    if (plan.credential === 'server' && options.serverAuthorization) headers.authorization = options.serverAuthorization;
     headers['x-request-id'] = scope.id;
     if (buffered) delete headers['accept-encoding'];
-    const forwardBody = scope.forwardBody;
+    const forwardBody = plan.body;
     if (forwardBody) {
       delete headers['content-encoding'];
       if (dialect === 'graphql') headers['content-type'] = 'application/json';
       headers['content-length'] = String(forwardBody.length);
+    } else {
+      delete headers['content-length'];
+      delete headers['content-encoding'];
     }
     const upstream = (scope.upstream = { startedAt: performance.now() } as NonNullable<typeof scope.upstream>);
     // A client that goes away takes its upstream request with it. undici takes an emitter of
@@ -88,9 +104,9 @@ export function createUpstream(options: UpstreamOptions): Forward {
     });
     const request: Dispatcher.RequestOptions = {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      path: joinPath(basePath, req.url ?? '/'),
+      path: joinPath(basePath, plan.path),
       headers,
-      body: forwardBody ?? (hasBody(req) ? req : null),
+      body: forwardBody,
       signal: abort,
     };
     const failed = (err: Error & { code?: string }): void => {

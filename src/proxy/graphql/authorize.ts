@@ -7,6 +7,14 @@ import type { RequestScope } from '../../http';
 import type { CheckedItem, ItemResult } from './check-items';
 import { checkItems } from './check-items';
 import { answerCloudAuth } from './cloud-auth';
+import type { BatchSplice } from './splice-batch';
+
+/** What a decided GraphQL request forwards: only the checked items, re-serialized. */
+export interface GraphQLForward {
+  readonly body: Buffer;
+  /** Set when the proxy answered some positions of a batch itself. */
+  readonly splice?: BatchSplice;
+}
 
 export interface AuthorizeGraphQLOptions {
   readonly config: Config;
@@ -20,10 +28,10 @@ const PUBLIC_USER = 'public';
 const MAX_LISTED_PERMISSIONS = 10;
 
 /**
- * Decides a parsed GraphQL body: answers it (Cloud emulation, denial) and returns false, or prepares
- * exactly what is forwarded in `scope.forwardBody`, item by item for batches, and returns true.
+ * Decides a parsed GraphQL body: answers it (Cloud emulation, denial) and returns false, or returns
+ * exactly what is to be forwarded, item by item for batches, and how to splice a partial answer.
  */
-export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean {
+export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: IncomingMessage, res: ServerResponse, body: unknown) => GraphQLForward | false {
   const { config, documents } = options;
   const maxTokens = config.graphql.maxTokens;
   // Said when it matters, once, rather than at every start of a proxy that may never see a login.
@@ -81,8 +89,7 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: Incomi
         sendError(res, forbidden(scope, only.decision), 'graphql');
         return false;
       }
-      scope.forwardBody = Buffer.from(JSON.stringify(toForwardedItem(only.item)));
-      return true;
+      return { body: Buffer.from(JSON.stringify(toForwardedItem(only.item))) };
     }
     return planBatch(scope, res, results);
   };
@@ -92,7 +99,7 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: Incomi
  * Allowed items are forwarded together; every other position is answered by the proxy, with a
  * message naming the item, so the client's batch link gets a reply of the right length and order.
  */
-function planBatch(scope: RequestScope, res: ServerResponse, results: readonly ItemResult[]): boolean {
+function planBatch(scope: RequestScope, res: ServerResponse, results: readonly ItemResult[]): GraphQLForward | false {
   const forwarded: number[] = [];
   const answered = new Map<number, unknown>();
   let invalid = false;
@@ -111,9 +118,8 @@ function planBatch(scope: RequestScope, res: ServerResponse, results: readonly I
     sendJson(res, invalid ? 400 : 403, results.map((_r, i) => answered.get(i)));
     return false;
   }
-  scope.forwardBody = Buffer.from(JSON.stringify(forwarded.map((i) => toForwardedItem((results[i] as CheckedItem).item))));
-  if (answered.size > 0) scope.batchSplice = { size: results.length, forwardedPositions: forwarded, denied: answered };
-  return true;
+  const body = Buffer.from(JSON.stringify(forwarded.map((i) => toForwardedItem((results[i] as CheckedItem).item))));
+  return answered.size > 0 ? { body, splice: { size: results.length, forwardedPositions: forwarded, answered } } : { body };
 }
 
 function tooManyTokens(maxTokens: number): ProxyError {

@@ -33,8 +33,7 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
   const { config, logger } = deps;
   const pool = createUpstreamPool(config.apiServiceUrl, config.upstreamTimeoutMs);
   const common = { pool, target: config.apiServiceUrl, dialect: 'graphql' as const, logger, trust: compileTrust(config.trustProxy) };
-  const streaming = createUpstream(common);
-  const splicing = createUpstream({ ...common, onBufferedResponse: spliceBatchResponse });
+  const forward = createUpstream(common);
   const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
   const authorize = authorizeGraphQL({ config, documents: deps.documents, warn: (message) => logger.warn(message) });
 
@@ -46,10 +45,13 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
       if (!isJsonPost(req, res)) return;
       const body = await readJsonBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
       if (body instanceof ProxyError) return sendError(res, body, 'graphql');
-      if (!authorize(req, res, body)) return;
+      const decided = authorize(req, res, body);
+      if (!decided) return;
       // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.
-      req.url = scope.path;
-      (scope.batchSplice ? splicing : streaming)(req, res);
+      forward(req, res, {
+        path: scope.path, body: decided.body, credential: 'none',
+        ...(decided.splice ? { rewrite: spliceBatchResponse(decided.splice) } : {}),
+      });
     },
     close() {
       void pool.destroy();

@@ -1,6 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { scopeOf, sendJson } from '../../http';
-import type { BatchSplice } from '../../http';
+import { sendJson } from '../../http';
+
+/** For a batch the proxy answered in part: how to put the upstream's answers back in place. */
+export interface BatchSplice {
+  readonly size: number;
+  /** Position in the client's batch of each forwarded item, in forwarded order. */
+  readonly forwardedPositions: readonly number[];
+  /** The proxy's own answer for each other position (denied or malformed items). */
+  readonly answered: ReadonlyMap<number, unknown>;
+}
 
 const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive']);
 
@@ -8,8 +16,7 @@ const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-enco
  * Puts the upstream's answers for the forwarded items of a partly denied batch back at their
  * positions, beside the denials: Apollo's batch link rejects a reply of the wrong length.
  */
-export function spliceBatchResponse(status: number, headers: IncomingHttpHeaders, body: Buffer, req: IncomingMessage, res: ServerResponse): void {
-  const splice = scopeOf(req).batchSplice as BatchSplice;
+export const spliceBatchResponse = (splice: BatchSplice) => (status: number, headers: IncomingHttpHeaders, body: Buffer, _req: IncomingMessage, res: ServerResponse): void => {
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);
   }
@@ -21,9 +28,9 @@ export function spliceBatchResponse(status: number, headers: IncomingHttpHeaders
   }
   const merged = new Array<unknown>(splice.size);
   splice.forwardedPositions.forEach((position, i) => (merged[position] = answers[i]));
-  for (const [position, answer] of splice.denied) merged[position] = answer;
+  for (const [position, answer] of splice.answered) merged[position] = answer;
   sendJson(res, 200, merged);
-}
+};
 
 function parseArray(body: Buffer): unknown[] | undefined {
   try {

@@ -10,6 +10,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 /** What the REST dialect learns about a request before and while deciding it. */
 export interface RestLocals {
   requirement: ReturnType<typeof classifyRest> | { readonly kind: 'public' };
+  /** The normalized path and query: what the upstream gets, so it routes exactly what was checked. */
+  forwardPath: string;
   /** The path under the API prefix; undefined outside the API (the web UI's files). */
   segments?: readonly string[];
   /** The decoded path as audited, without a trailing slash. */
@@ -21,7 +23,7 @@ export interface RestLocals {
 
 /**
  * Normalizes the path and works out what the request needs, before any key is looked up or body read.
- * The request is forwarded with the normalized path, so the upstream routes exactly what was checked.
+ * The request is forwarded with the normalized path (`forwardPath`), so the upstream routes exactly what was checked.
  * Answers the request itself (400, 405) and returns undefined when it cannot be classified.
  */
 export function classifyRestRequest(req: IncomingMessage, res: ServerResponse, prefix: readonly string[]): RestLocals | undefined {
@@ -31,7 +33,6 @@ export function classifyRestRequest(req: IncomingMessage, res: ServerResponse, p
     sendError(res, new ProxyError('BAD_REQUEST', `unsupported path: ${normalized.reason}`), 'rest');
     return undefined;
   }
-  req.url = normalized.path + normalized.query;
   scope.path = normalized.path;
   const underApi = prefix.every((p, i) => normalized.segments[i]?.toLowerCase() === p.toLowerCase());
   if (!underApi) {
@@ -41,12 +42,12 @@ export function classifyRestRequest(req: IncomingMessage, res: ServerResponse, p
       return undefined;
     }
     scope.route = 'ui';
-    return { requirement: { kind: 'public' } };
+    return { requirement: { kind: 'public' }, forwardPath: normalized.path + normalized.query };
   }
   const segments = normalized.segments.slice(prefix.length);
   const requirement = classifyRest(req.method ?? '', segments, normalized.trailingSlash);
   scope.route = requirement.kind === 'permissions' ? (requirement.matched ? requirement.route : 'unmatched') : `/${segments.join('/')}`;
-  return { requirement, segments, auditPath: `/${normalized.segments.join('/')}`, wantsSecretByQuery: queryWantsSecrets(new URLSearchParams(normalized.query)) };
+  return { requirement, segments, forwardPath: normalized.path + normalized.query, auditPath: `/${normalized.segments.join('/')}`, wantsSecretByQuery: queryWantsSecrets(new URLSearchParams(normalized.query)) };
 }
 
 /** Parses a body read before deciding; what cannot be parsed is treated as asking for everything. */

@@ -40,15 +40,11 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
     preserveHost: true,
     stripHeaders: STRIPPED,
     ...(config.upstreamAuthString !== undefined
-      ? { upstreamAuthorization: `Basic ${Buffer.from(config.upstreamAuthString, 'utf8').toString('base64')}` }
+      ? { serverAuthorization: `Basic ${Buffer.from(config.upstreamAuthString, 'utf8').toString('base64')}` }
       : {}),
   };
-  const streaming = createUpstream(common);
-  // The UI's files and settings need no credential: outside /api the server's string is never sent,
-  // so a server whose API lives elsewhere fails closed instead of answering as the proxy.
-  const { upstreamAuthorization: _serverCredential, ...anonymous } = common as typeof common & { upstreamAuthorization?: string };
-  const staticFiles = createUpstream(anonymous);
-  const uiSettings = createUpstream({ ...anonymous, onBufferedResponse: rewriteUiSettings(config.publicUrl, API_PREFIX, config.trustProxy) });
+  const forward = createUpstream(common);
+  const uiSettings = rewriteUiSettings(config.publicUrl, API_PREFIX, config.trustProxy);
   const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'rest', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
   const prefix = API_PREFIX.split('/').filter(Boolean);
 
@@ -60,22 +56,25 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
       if (local.requirement.kind !== 'public' && !await authenticate(req, res)) return;
       // Only the UI's own settings file, decided on the normalized path outside the API: a name such
       // as /api/variables/name/ui-settings is an API call and needs a key like any other.
+      // The UI's files and settings need no credential: outside /api the server's string is never
+      // sent, so a server whose API lives elsewhere fails closed instead of answering as the proxy.
       if (local.segments === undefined && req.method === 'GET' && /(^|\/)ui-settings$/.test(scopeOf(req).path)) {
-        return uiSettings(req, res);
+        return forward(req, res, { path: local.forwardPath, body: null, credential: 'none', rewrite: uiSettings });
       }
       if (Number(req.headers['content-length'] ?? 0) > config.bodyLimitBytes) {
         return sendError(res, new ProxyError('PAYLOAD_TOO_LARGE', 'request body is too large'), 'rest');
       }
       // Every body is read whole, within BODY_LIMIT and BODY_TIMEOUT, before the request takes an
       // upstream connection: a client trickling its body must not hold one of them.
+      let body: Buffer | null = null;
       if (hasBody(req)) {
-        const body = await readBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
-        if (body instanceof ProxyError) return sendError(res, body, 'rest');
-        if (local.segments !== undefined && decisionReadsBody(req.method ?? '', local.segments)) inspectBody(local, body);
-        scopeOf(req).forwardBody = body;
+        const read = await readBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
+        if (read instanceof ProxyError) return sendError(res, read, 'rest');
+        if (local.segments !== undefined && decisionReadsBody(req.method ?? '', local.segments)) inspectBody(local, read);
+        body = read;
       }
       if (!decideRest(req, res, local)) return;
-      (local.segments !== undefined ? streaming : staticFiles)(req, res);
+      forward(req, res, { path: local.forwardPath, body, credential: local.segments !== undefined ? 'server' : 'none' });
     },
     close() {
       void pool.destroy();

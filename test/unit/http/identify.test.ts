@@ -5,6 +5,7 @@ import { createIdentifier } from '../../../src/http';
 import type { Credential, KeyResolver, Principal } from '../../../src/keys';
 import { KeyStoreUnavailableError } from '../../../src/keys';
 import { createLogger } from '../../../src/log';
+import type { RateLimiter } from '../../../src/ratelimit';
 
 const principal = (userId: string, limited = false): Principal => ({
   userId, scopeList: [], effectiveScopes: [], scopes: compileScopes(['read/*']), keyId: `${userId}-id`,
@@ -18,7 +19,7 @@ const resolver = (down = false): KeyResolver => ({
   },
   evict: () => false, evictUser: () => 0, reset: () => undefined, size: 0,
 });
-const limiter = { take: async () => ({ allowed: false, retryAfterS: 3, source: 'memory' as const }) };
+const limiter: RateLimiter = { take: async () => ({ allowed: false, retryAfterS: 3, store: 'memory' }) };
 const asker = { requestId: 'r1', client: '10.0.0.1', route: '/flows/{id:uuid}', dialect: 'rest' as const, metricsDialect: 'rest' as const };
 const logger = createLogger({ level: 'error', format: 'json', env: 'test', stream: new PassThrough() });
 
@@ -44,7 +45,7 @@ describe('identify: credential → principal → rate limit, the same for every 
       expect(result).toEqual({ ok: true, principal: expected.principal === null ? null : KEYS.good });
     } else {
       expect(result.ok).toBe(false);
-      const refusal = (result as { refusal: Record<string, unknown> }).refusal;
+      const refusal = (result as unknown as { refusal: Record<string, unknown> }).refusal;
       const { principal: who, ...rest } = expected as Record<string, unknown>;
       expect(refusal).toMatchObject(rest);
       if (who) expect((refusal.principal as Principal).userId).toBe(who);
