@@ -1,4 +1,8 @@
+import type { AuditOutcome } from './outcome';
+import { AUDIT_OUTCOMES } from './outcome';
 import type { AuditQuery } from './query';
+
+const isAuditOutcome = (text: string): text is AuditOutcome => (Object.values(AUDIT_OUTCOMES) as string[]).includes(text);
 import { MAX_AUDIT_LIMIT, parseTime } from './query';
 
 /** A filter that cannot be read; its message is for the caller (HTTP 400, CLI exit 2). */
@@ -13,7 +17,7 @@ export function parseAuditFilters(input: Record<string, unknown>): AuditQuery {
     return value;
   };
   const outcome = str('outcome')?.toUpperCase();
-  if (outcome !== undefined && outcome !== 'ALLOWED' && outcome !== 'BLOCKED') throw new AuditFilterError('outcome must be ALLOWED or BLOCKED');
+  if (outcome !== undefined && !isAuditOutcome(outcome)) throw new AuditFilterError('outcome must be ALLOWED, BLOCKED or ERROR');
   const time = (name: string): Date | undefined => {
     const value = str(name);
     if (value === undefined) return undefined;

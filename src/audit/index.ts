@@ -6,3 +6,5 @@ export type { AuditDecision, AuditEvent, AuditOutcome, AuditSink, AuditStats } f
 export { formatCsv } from './csv';
 export { createAuthFailureRecorder } from './auth-failures';
 export type { AuthFailure, AuthFailureOptions, AuthFailureRecorder } from './auth-failures';
+export { AUDIT_OUTCOMES, finalOutcome, outcomeOf, outcomeOfClose } from './outcome';
+export type { Outcome } from './outcome';

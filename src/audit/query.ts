@@ -1,6 +1,7 @@
+import type { AuditOutcome } from './outcome';
 export interface AuditQuery {
   readonly user?: string;
-  readonly outcome?: 'ALLOWED' | 'BLOCKED';
+  readonly outcome?: AuditOutcome;
   readonly since?: Date;
   readonly until?: Date;
   readonly limit: number;

@@ -1,4 +1,6 @@
-export type AuditOutcome = 'ALLOWED' | 'BLOCKED';
+import type { AuditOutcome } from './outcome';
+
+export type { AuditOutcome };
 
 /** What a handler knows when it decides; the rest is filled in when the response ends. */
 export interface AuditDecision {

@@ -7,7 +7,7 @@ import { print } from './keys';
 /** `audit`: the durable audit trail, filtered, as a table, JSON or CSV. */
 export function registerAuditCommand(program: Command, run: (action: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
   program.command('audit').description('query the audit trail (newest first)')
-    .option('--user <id>').option('--outcome <ALLOWED|BLOCKED>')
+    .option('--user <id>').option('--outcome <ALLOWED|BLOCKED|ERROR>')
     .option('--since <when>', '24h, 7d or an ISO date/time (UTC)').option('--until <when>')
     .option('--limit <n>', 'most rows', '100')
     .option('--format <table|json|csv>', 'output format', 'table').option('--json', 'same as --format json')

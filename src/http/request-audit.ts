@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditDecision, AuditSink } from '../audit';
+import { finalOutcome } from '../audit';
 import type { RequestScope } from './request-scope';
 import { scopeOf } from './request-scope';
 
@@ -14,9 +15,12 @@ export function auditFinishedRequest(sink: AuditSink, scope: RequestScope, res: 
   const status = res.headersSent ? res.statusCode : 0;
   const latencyMs = performance.now() - scope.startedAt;
   const time = new Date();
+  const forwarded = scope.upstream !== undefined;
+  const upstreamFailed = scope.upstream?.failure !== undefined;
   for (const decision of scope.auditDecisions) {
     sink.record({
       ...decision,
+      outcome: finalOutcome(decision.outcome, status, forwarded, upstreamFailed),
       time,
       requestId: scope.id,
       user: scope.principal?.userId ?? null,

@@ -1,7 +1,9 @@
+import type { Outcome } from '../audit';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditStats } from '../audit';
 
-export type RequestOutcome = 'allowed' | 'denied' | 'error';
+/** The audit trail's vocabulary (audit/outcome.ts). */
+export type RequestOutcome = Outcome;
 export type MetricsDialect = 'graphql' | 'rest' | 'admin' | 'websocket';
 
 export interface FinishedRequest {

@@ -1,17 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestScope } from '../http';
-import type { MetricsDialect, ProxyMetrics, RequestOutcome } from './metrics';
+import { outcomeOf } from '../audit';
+import type { MetricsDialect, ProxyMetrics } from './metrics';
 
-/**
- * allowed: the request reached the Prefect API (whatever it answered) or the proxy answered it as
- * asked; denied: the proxy refused it (4xx); error: the proxy or the Prefect API failed (5xx, or
- * the client went away before an answer).
- */
-export function outcomeOf(status: number, forwarded: boolean, upstreamFailed: boolean): RequestOutcome {
-  if (forwarded && !upstreamFailed && status > 0) return 'allowed';
-  if (status === 0 || status >= 500) return 'error';
-  return status >= 400 ? 'denied' : 'allowed';
-}
+export { outcomeOf };
 
 /** Counts a request whose response has ended (or whose client went away). */
 export function countFinishedRequest(metrics: ProxyMetrics, dialect: MetricsDialect, scope: RequestScope, res: ServerResponse): void {

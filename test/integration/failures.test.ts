@@ -75,6 +75,12 @@ describe('upstream failures', () => {
     const res = await query(proxy.url, 'any-key-1');
     expect(res.status).toBe(502);
     expect(res.body.errors[0].extensions.code).toBe('BAD_GATEWAY');
+    // An allowed mutation the upstream could not take is an error in the audit trail, not an allow.
+    const mutation = await request(proxy.url).post('/').set('authorization', 'Bearer any-key-1').type('json')
+      .send({ query: 'mutation { create_flow_run(input: {flow_id: "f"}) { id } }' });
+    expect(mutation.status).toBe(502);
+    await waitFor(() => proxy.auditLines().some((l) => l.operationType === 'mutation'));
+    expect(proxy.auditLines().find((l) => l.operationType === 'mutation')).toMatchObject({ outcome: 'ERROR', status: 502 });
     const ready = await request(proxy.url).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ keyStore: 'ok', upstream: 'unavailable' });

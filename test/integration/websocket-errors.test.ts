@@ -195,7 +195,7 @@ describe('a client gone while the upstream handshake is pending', () => {
     await expectHealthy();
   });
 
-  it('audits the attempt as blocked, not as an open socket', async () => {
+  it('audits the attempt as an error (the client left), not as an open socket', async () => {
     upstream.hold();
     const before = upstream.sockets.length;
     const lines = proxy.auditLines().length;
@@ -205,7 +205,7 @@ describe('a client gone while the upstream handshake is pending', () => {
     ws.socket.resetAndDestroy();
     await waitFor(() => proxy.auditLines().length > lines);
     upstream.release();
-    expect(proxy.auditLines().slice(lines)).toEqual([expect.objectContaining({ outcome: 'BLOCKED', operationType: 'WEBSOCKET', user: 'events' })]);
+    expect(proxy.auditLines().slice(lines)).toEqual([expect.objectContaining({ outcome: 'ERROR', operationType: 'WEBSOCKET', user: 'events' })]);
   });
 });
 

@@ -76,3 +76,22 @@ describe('websocket limits and failed authentications', () => {
     socket.close();
   });
 });
+
+describe('a websocket whose upstream is down', () => {
+  it('closes with 1011 and is audited as an error, not as a denial', async () => {
+    const down = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: 'http://127.0.0.1:9', UPSTREAM_AUTH_STRING: SERVER_AUTH, LOG_LEVEL: 'warn' });
+    try {
+      const closed = await new Promise<{ code: number }>((resolve) => {
+        const socket = new WebSocket(`${down.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
+        socket.on('error', () => undefined);
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', token: EVENTS })));
+        socket.on('close', (code) => resolve({ code }));
+      });
+      expect(closed.code).toBe(1011);
+      await waitFor(() => down.auditLines().some((l) => l.operationType === 'WEBSOCKET'));
+      expect(down.auditLines().find((l) => l.operationType === 'WEBSOCKET')).toMatchObject({ outcome: 'ERROR', status: 1011, user: 'events' });
+    } finally {
+      await down.stop();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AuditSink, AuthFailureRecorder } from '../../audit';
+import { AUDIT_OUTCOMES, outcomeOfClose } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import { classifyWebsocket, normalizePath } from '../../authz/rest';
@@ -102,8 +103,8 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     const pending: Array<[WebSocket.RawData, boolean]> = [];
     const overflow = { hit: false };
     let principal: Principal | null = null;
-    const audit = (outcome: 'ALLOWED' | 'BLOCKED', status: number) => deps.audit.record({
-      outcome, dialect: 'rest', operationType: 'WEBSOCKET', operationName: route.route, fields: [path.split('?')[0] ?? path],
+    const audit = (status: number) => deps.audit.record({
+      outcome: AUDIT_OUTCOMES[outcomeOfClose(status)], dialect: 'rest', operationType: 'WEBSOCKET', operationName: route.route, fields: [path.split('?')[0] ?? path],
       permissions: [formatPermission(route.permission)], time: new Date(), requestId, user: principal?.userId ?? null,
       keyId: principal?.keyId ?? null, client: clientAddress, status, latencyMs: performance.now() - started,
     });
@@ -120,7 +121,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
         throw new Refusal(POLICY, `Forbidden: API key of user ${principal.userId} lacks permission: ${formatPermission(route.permission)}`);
       }
       const upstream = await openUpstream(path, client);
-      audit('ALLOWED', 101);
+      audit(101);
       deps.metrics?.websocketOpened();
       client.once('close', () => deps.metrics?.websocketClosed());
       if (handshake) client.send(JSON.stringify({ type: 'auth_success' }));
@@ -130,7 +131,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
         : err instanceof Refusal ? err : new Refusal(1011, 'proxy error');
       if (!(err instanceof Refusal)) logger.error('websocket session failed', { requestId, error: err instanceof Error ? err : String(err) });
       // Refused credentials are counted per source by the failure recorder, like HTTP 401s.
-      if (!refusal.authentication) audit('BLOCKED', refusal.code);
+      if (!refusal.authentication) audit(refusal.code);
       // A refused peer may keep sending until the close handshake ends: nothing it sends is kept.
       client.removeAllListeners('message');
       if (client.readyState === WebSocket.OPEN) client.close(refusal.code, refusal.message.slice(0, 120));

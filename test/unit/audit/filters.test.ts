@@ -5,6 +5,7 @@ describe('parseAuditFilters', () => {
     [{}, { limit: 100 }],
     [{ limit: '5', user: 'alice' }, { limit: 5, user: 'alice' }],
     [{ outcome: 'blocked' }, { limit: 100, outcome: 'BLOCKED' }],
+    [{ outcome: 'error' }, { limit: 100, outcome: 'ERROR' }],
     [{ since: '2026-11-01T00:00:00Z' }, { limit: 100, since: new Date('2026-11-01T00:00:00Z') }],
     [{ user: '', outcome: '' }, { limit: 100 }],
   ])('reads %j', (input, expected) => {
@@ -13,7 +14,7 @@ describe('parseAuditFilters', () => {
 
   it.each([
     [{ user: ['a', 'b'] }, '"user" must be given once'],
-    [{ outcome: 'maybe' }, 'outcome must be ALLOWED or BLOCKED'],
+    [{ outcome: 'maybe' }, 'outcome must be ALLOWED, BLOCKED or ERROR'],
     [{ since: 'yesterday' }, 'since must be like 24h, 7d or 2026-11-01T00:00:00Z'],
     [{ limit: '0' }, 'limit must be 1 to 10000'],
     [{ limit: '10001' }, 'limit must be 1 to 10000'],
