@@ -110,7 +110,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     });
     try {
       const handshake = client.protocol === 'prefect';
-      const token = handshake ? await readAuthMessage(client, pending, config.bodyLimitBytes, overflow) : undefined;
+      const token = await holdMessages(client, pending, config.bodyLimitBytes, overflow, handshake);
       const identified = await identifySocket(req, token, origin, route.route);
       if (!identified.ok) {
         principal = identified.refusal.principal ?? null;
@@ -241,20 +241,23 @@ function closeCodeOf(err: Error): number {
 }
 
 /**
- * The first client message must be `{"type":"auth","token":...}`; messages after it wait in `pending`
- * until the upstream socket is open, at most `limitBytes` of them: beyond that the client is closed (1009).
+ * Keeps what the client sends until the upstream socket is open (at most `limitBytes`; beyond that
+ * the client is closed with 1009). With Prefect's handshake the first message must be
+ * `{"type":"auth","token":...}` and its token is returned; without it, a credential came on the
+ * upgrade request and nothing is awaited.
  */
-function readAuthMessage(
-  client: WebSocket, pending: Array<[WebSocket.RawData, boolean]>, limitBytes: number, overflow: { hit: boolean },
-): Promise<string | null> {
+function holdMessages(
+  client: WebSocket, pending: Array<[WebSocket.RawData, boolean]>, limitBytes: number, overflow: { hit: boolean }, expectAuth: boolean,
+): Promise<string | null | undefined> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Refusal(POLICY, "Expected 'auth' message")), AUTH_TIMEOUT_MS);
+    const timer = expectAuth ? setTimeout(() => reject(new Refusal(POLICY, "Expected 'auth' message")), AUTH_TIMEOUT_MS) : undefined;
+    if (!expectAuth) resolve(undefined);
     // ws has already answered a malformed frame with its close code; the session ends here, not at the close handshake's end.
     client.once('error', (err) => {
       clearTimeout(timer);
       reject(new Refusal(closeCodeOf(err), 'malformed frame'));
     });
-    let first = true;
+    let first = expectAuth;
     let pendingBytes = 0;
     client.on('message', (data, isBinary) => {
       if (!first) {
