@@ -1,15 +1,20 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditDecision } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import type { InspectedBody } from '../../authz/rest';
 import { classifyRest, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
-import { ProxyError, recordDecision, scopeOf, sendError } from '../../http';
+import { ProxyError } from '../../http';
+import type { Principal } from '../../keys';
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** What the REST dialect learns about a request before and while deciding it. */
 export interface RestLocals {
   requirement: ReturnType<typeof classifyRest> | { readonly kind: 'public' };
+  /** The normalized path without the query, for logs. */
+  path: string;
+  /** Bounded label for metrics and failure records: a route template, `unmatched` or `ui`. */
+  route: string;
   /** The normalized path and query: what the upstream gets, so it routes exactly what was checked. */
   forwardPath: string;
   /** The path under the API prefix; undefined outside the API (the web UI's files). */
@@ -23,31 +28,30 @@ export interface RestLocals {
 
 /**
  * Normalizes the path and works out what the request needs, before any key is looked up or body read.
- * The request is forwarded with the normalized path (`forwardPath`), so the upstream routes exactly what was checked.
- * Answers the request itself (400, 405) and returns undefined when it cannot be classified.
+ * The request is forwarded with the normalized path (`forwardPath`), so the upstream routes exactly
+ * what was checked. A path that cannot be read, or a write outside the API, is refused (400, 405).
  */
-export function classifyRestRequest(req: IncomingMessage, res: ServerResponse, prefix: readonly string[]): RestLocals | undefined {
-  const scope = scopeOf(req);
-  const normalized = normalizePath(req.url ?? '');
-  if (!normalized.ok) {
-    sendError(res, new ProxyError('BAD_REQUEST', `unsupported path: ${normalized.reason}`), 'rest');
-    return undefined;
-  }
-  scope.path = normalized.path;
+export function classifyRestRequest(method: string, url: string, prefix: readonly string[]): RestLocals | ProxyError {
+  const normalized = normalizePath(url);
+  if (!normalized.ok) return new ProxyError('BAD_REQUEST', `unsupported path: ${normalized.reason}`);
+  const forwardPath = normalized.path + normalized.query;
   const underApi = prefix.every((p, i) => normalized.segments[i]?.toLowerCase() === p.toLowerCase());
   if (!underApi) {
     // The web UI's static files: public, read-only.
-    if (!READ_METHODS.has(req.method ?? '')) {
-      sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'only GET outside the API'), 'rest');
-      return undefined;
-    }
-    scope.route = 'ui';
-    return { requirement: { kind: 'public' }, forwardPath: normalized.path + normalized.query };
+    if (!READ_METHODS.has(method)) return new ProxyError('METHOD_NOT_ALLOWED', 'only GET outside the API');
+    return { requirement: { kind: 'public' }, path: normalized.path, route: 'ui', forwardPath };
   }
   const segments = normalized.segments.slice(prefix.length);
-  const requirement = classifyRest(req.method ?? '', segments, normalized.trailingSlash);
-  scope.route = requirement.kind === 'permissions' ? (requirement.matched ? requirement.route : 'unmatched') : `/${segments.join('/')}`;
-  return { requirement, segments, forwardPath: normalized.path + normalized.query, auditPath: `/${normalized.segments.join('/')}`, wantsSecretByQuery: queryWantsSecrets(new URLSearchParams(normalized.query)) };
+  const requirement = classifyRest(method, segments, normalized.trailingSlash);
+  return {
+    requirement,
+    path: normalized.path,
+    route: requirement.kind === 'permissions' ? (requirement.matched ? requirement.route : 'unmatched') : `/${segments.join('/')}`,
+    segments,
+    forwardPath,
+    auditPath: `/${normalized.segments.join('/')}`,
+    wantsSecretByQuery: queryWantsSecrets(new URLSearchParams(normalized.query)),
+  };
 }
 
 /** Parses a body read before deciding; what cannot be parsed is treated as asking for everything. */
@@ -61,32 +65,34 @@ export function inspectBody(local: RestLocals, raw: Buffer): void {
   }
 }
 
-/** Checks the key for what the request needs and audits writes; answers 403 and returns false when it lacks something. */
-export function decideRest(req: IncomingMessage, res: ServerResponse, local: RestLocals): boolean {
+/** What deciding a REST request comes to: a refusal to answer, a record to audit, a label for the logs. */
+export interface RestDecision {
+  readonly refusal?: ProxyError;
+  readonly audit?: AuditDecision;
+  readonly summary?: string;
+}
+
+/** Checks the principal for what the request needs; writes and refusals are audited. Pure: answers nothing itself. */
+export function decideRest(method: string, local: RestLocals, principal: Principal | null): RestDecision {
   const requirement = local.requirement;
-  if (requirement.kind !== 'permissions') return true;
-  const scope = scopeOf(req);
-  const method = req.method ?? '';
+  if (requirement.kind !== 'permissions') return {};
   const segments = local.segments ?? [];
   const needed: Permission[] = refinePermissions(method, segments, requirement.permissions, local.body);
   const secret = secretPermission(segments);
   if (secret && local.wantsSecretByQuery && !needed.some((p) => formatPermission(p) === formatPermission(secret))) needed.push(secret);
-  const principal = scope.principal;
   const missing = principal ? needed.filter((p) => !isAllowed(principal.scopes, p)) : [];
   const allowed = missing.length === 0;
-  scope.summary = `${method} ${requirement.route}`;
-  if (!allowed || !READ_METHODS.has(method) && needed[0]?.[0] !== 'read') {
-    recordDecision(req, {
-      outcome: allowed ? 'ALLOWED' : 'BLOCKED',
-      dialect: 'rest',
-      operationType: method,
-      operationName: requirement.route,
-      fields: [local.auditPath ?? scope.path],
-      permissions: (allowed ? needed : missing).map(formatPermission),
-    });
-  }
-  if (allowed) return true;
+  const audited = !allowed || (!READ_METHODS.has(method) && needed[0]?.[0] !== 'read');
+  const audit: AuditDecision | undefined = audited ? {
+    outcome: allowed ? 'ALLOWED' : 'BLOCKED',
+    dialect: 'rest',
+    operationType: method,
+    operationName: requirement.route,
+    fields: [local.auditPath ?? local.path],
+    permissions: (allowed ? needed : missing).map(formatPermission),
+  } : undefined;
+  const summary = `${method} ${requirement.route}`;
+  if (allowed) return { summary, ...(audit ? { audit } : {}) };
   const who = principal ? `API key of user ${principal.userId}` : 'this request';
-  sendError(res, new ProxyError('FORBIDDEN', `${who} lacks permission: ${missing.map(formatPermission).join(', ')}`), 'rest');
-  return false;
+  return { summary, ...(audit ? { audit } : {}), refusal: new ProxyError('FORBIDDEN', `${who} lacks permission: ${missing.map(formatPermission).join(', ')}`) };
 }

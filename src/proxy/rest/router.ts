@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config';
 import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http';
-import { compileTrust, createAuthenticator, hasBody, ProxyError, readBody, scopeOf, sendError } from '../../http';
+import { compileTrust, createAuthenticator, hasBody, ProxyError, readBody, recordDecision, scopeOf, sendError } from '../../http';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import type { DialectProxy } from '../graphql/router';
@@ -51,14 +51,17 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
   return {
     async handle(req, res) {
       if (!hasPublicHost(req, res)) return;
-      const local = classifyRestRequest(req, res, prefix);
-      if (!local) return;
+      const scope = scopeOf(req);
+      const local = classifyRestRequest(req.method ?? '', req.url ?? '', prefix);
+      if (local instanceof ProxyError) return sendError(res, local, 'rest');
+      scope.path = local.path;
+      scope.route = local.route;
       if (local.requirement.kind !== 'public' && !await authenticate(req, res)) return;
       // Only the UI's own settings file, decided on the normalized path outside the API: a name such
       // as /api/variables/name/ui-settings is an API call and needs a key like any other.
       // The UI's files and settings need no credential: outside /api the server's string is never
       // sent, so a server whose API lives elsewhere fails closed instead of answering as the proxy.
-      if (local.segments === undefined && req.method === 'GET' && /(^|\/)ui-settings$/.test(scopeOf(req).path)) {
+      if (local.segments === undefined && req.method === 'GET' && /(^|\/)ui-settings$/.test(local.path)) {
         return forward(req, res, { path: local.forwardPath, body: null, credential: 'none', rewrite: uiSettings });
       }
       if (Number(req.headers['content-length'] ?? 0) > config.bodyLimitBytes) {
@@ -73,7 +76,10 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
         if (local.segments !== undefined && decisionReadsBody(req.method ?? '', local.segments)) inspectBody(local, read);
         body = read;
       }
-      if (!decideRest(req, res, local)) return;
+      const decision = decideRest(req.method ?? '', local, scope.principal);
+      if (decision.summary) scope.summary = decision.summary;
+      if (decision.audit) recordDecision(req, decision.audit);
+      if (decision.refusal) return sendError(res, decision.refusal, 'rest');
       forward(req, res, { path: local.forwardPath, body, credential: local.segments !== undefined ? 'server' : 'none' });
     },
     close() {
