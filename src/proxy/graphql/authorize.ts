@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditDecision } from '../../audit';
 import type { DocumentCache, DocumentDecision, DocumentInfo } from '../../authz/graphql';
 import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem, TokenLimitError, valuePermissions } from '../../authz/graphql';
 import type { Config } from '../../config';
-import { graphqlError, ProxyError, recordDecision, scopeOf, sendError, sendJson } from '../../http';
-import type { RequestScope } from '../../http';
+import { graphqlError, ProxyError } from '../../http';
+import type { Principal } from '../../keys';
 import type { CheckedItem, ItemResult } from './check-items';
 import { checkItems } from './check-items';
 import { answerCloudAuth } from './cloud-auth';
@@ -27,39 +27,43 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_USER = 'public';
 const MAX_LISTED_PERMISSIONS = 10;
 
+/** What deciding a GraphQL request comes to; the router renders it, nothing here answers. */
+export type GraphQLDecision = (
+  | { readonly kind: 'refuse'; readonly error: ProxyError }
+  /** The proxy answers itself: Cloud login emulation, or a batch of which nothing is forwarded. */
+  | { readonly kind: 'answer'; readonly status: number; readonly body: unknown }
+  | ({ readonly kind: 'forward' } & GraphQLForward)
+) & {
+  readonly audit: readonly AuditDecision[];
+  /** Operation names for the request log. */
+  readonly summary?: string;
+};
+
 /**
- * Decides a parsed GraphQL body: answers it (Cloud emulation, denial) and returns false, or returns
- * exactly what is to be forwarded, item by item for batches, and how to splice a partial answer.
+ * Decides a parsed GraphQL body for a principal: answer it (Cloud emulation, denials), refuse it,
+ * or forward exactly the checked items, with how to splice a partial batch answer.
  */
-export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: IncomingMessage, res: ServerResponse, body: unknown) => GraphQLForward | false {
+export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (principal: Principal | null, body: unknown) => GraphQLDecision {
   const { config, documents } = options;
   const maxTokens = config.graphql.maxTokens;
   // Said when it matters, once, rather than at every start of a proxy that may never see a login.
   let tenantWarned = UUID.test(config.tenant.id);
 
-  return (req, res, rawBody) => {
-    const scope = scopeOf(req);
+  return (principal, rawBody) => {
     let batch: boolean;
     let results: ItemResult[];
     try {
       const body = parseGraphQLBody(rawBody, config.graphql.maxBatch);
       batch = body.batch;
-      results = checkItems(body.items, documents, maxTokens, (info, item) => decide(scope, info, item.variables));
+      results = checkItems(body.items, documents, maxTokens, (info, item) => decide(principal, info, item.variables));
     } catch (err) {
-      if (err instanceof TokenLimitError) {
-        sendError(res, tooManyTokens(maxTokens), 'graphql');
-        return false;
-      }
+      if (err instanceof TokenLimitError) return { kind: 'refuse', error: tooManyTokens(maxTokens), audit: [] };
       if (!(err instanceof InvalidDocumentError)) throw err;
-      sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
-      return false;
+      return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), audit: [] };
     }
 
     const first = results[0] as ItemResult;
-    if (!batch && first instanceof InvalidDocumentError) {
-      sendError(res, new ProxyError('BAD_REQUEST', first.message), 'graphql');
-      return false;
-    }
+    if (!batch && first instanceof InvalidDocumentError) return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', first.message), audit: [] };
     // The emulated fields need their scopes like any other (`query/auth_info`, `query/tenant`): a
     // denied document falls through to the 403 below.
     if (!batch && !(first instanceof InvalidDocumentError) && first.decision.allowed && isCloudAuthDocument(first.info)) {
@@ -68,30 +72,24 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: Incomi
         options.warn?.(`answering \`prefect auth login\` with TENANT_ID "${config.tenant.id}", which is not a UUID: Prefect >= 1.0 clients reject it; set TENANT_ID to the id of the server's tenant`);
       }
       try {
-        sendJson(res, 200, answerCloudAuth(first.info, first.item.operationName, {
-          tenant: config.tenant,
-          userId: scope.principal?.userId ?? null,
-        }));
+        const answer = answerCloudAuth(first.info, first.item.operationName, { tenant: config.tenant, userId: principal?.userId ?? null });
+        return { kind: 'answer', status: 200, body: answer, audit: [] };
       } catch (err) {
         if (!(err instanceof InvalidDocumentError)) throw err;
-        sendError(res, new ProxyError('BAD_REQUEST', err.message), 'graphql');
+        return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), audit: [] };
       }
-      return false;
     }
 
     const checked = results.filter((r): r is CheckedItem => !(r instanceof InvalidDocumentError));
-    for (const c of checked) recordAudit(req, c, config.audit.logVariables);
-    scope.summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
+    const audit = checked.flatMap((c) => auditRecords(c, config.audit.logVariables));
+    const summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
 
     if (!batch) {
       const only = first as CheckedItem;
-      if (!only.decision.allowed) {
-        sendError(res, forbidden(scope, only.decision), 'graphql');
-        return false;
-      }
-      return { body: Buffer.from(JSON.stringify(toForwardedItem(only.item))) };
+      if (!only.decision.allowed) return { kind: 'refuse', error: forbidden(principal, only.decision), audit, summary };
+      return { kind: 'forward', body: Buffer.from(JSON.stringify(toForwardedItem(only.item))), audit, summary };
     }
-    return planBatch(scope, res, results);
+    return { ...planBatch(principal, results), audit, summary };
   };
 }
 
@@ -99,7 +97,9 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (req: Incomi
  * Allowed items are forwarded together; every other position is answered by the proxy, with a
  * message naming the item, so the client's batch link gets a reply of the right length and order.
  */
-function planBatch(scope: RequestScope, res: ServerResponse, results: readonly ItemResult[]): GraphQLForward | false {
+function planBatch(principal: Principal | null, results: readonly ItemResult[]):
+  | { readonly kind: 'answer'; readonly status: number; readonly body: unknown }
+  | ({ readonly kind: 'forward' } & GraphQLForward) {
   const forwarded: number[] = [];
   const answered = new Map<number, unknown>();
   let invalid = false;
@@ -108,18 +108,17 @@ function planBatch(scope: RequestScope, res: ServerResponse, results: readonly I
       invalid = true;
       answered.set(i, { errors: [graphqlError(`batch item ${i}: ${r.message}`, 'BAD_REQUEST')] });
     } else if (!r.decision.allowed) {
-      answered.set(i, { errors: [graphqlError(forbidden(scope, r.decision).message, 'FORBIDDEN')] });
+      answered.set(i, { errors: [graphqlError(forbidden(principal, r.decision).message, 'FORBIDDEN')] });
     } else {
       forwarded.push(i);
     }
   });
-  if (forwarded.length === 0) {
-    // As for a single request, a malformed request is reported before a forbidden one.
-    sendJson(res, invalid ? 400 : 403, results.map((_r, i) => answered.get(i)));
-    return false;
-  }
+  // As for a single request, a malformed request is reported before a forbidden one.
+  if (forwarded.length === 0) return { kind: 'answer', status: invalid ? 400 : 403, body: results.map((_r, i) => answered.get(i)) };
   const body = Buffer.from(JSON.stringify(forwarded.map((i) => toForwardedItem((results[i] as CheckedItem).item))));
-  return answered.size > 0 ? { body, splice: { size: results.length, forwardedPositions: forwarded, answered } } : { body };
+  return answered.size > 0
+    ? { kind: 'forward', body, splice: { size: results.length, forwardedPositions: forwarded, answered } }
+    : { kind: 'forward', body };
 }
 
 function tooManyTokens(maxTokens: number): ProxyError {
@@ -129,24 +128,25 @@ function tooManyTokens(maxTokens: number): ProxyError {
   );
 }
 
-function decide(scope: RequestScope, info: DocumentInfo, variables: unknown): DocumentDecision {
-  if (scope.principal) return decideDocument(info, scope.principal.scopes, (operation) => valuePermissions(info, operation, variables));
+function decide(principal: Principal | null, info: DocumentInfo, variables: unknown): DocumentDecision {
+  if (principal) return decideDocument(info, principal.scopes, (operation) => valuePermissions(info, operation, variables));
   // Keyless requests only get here when ALLOW_PUBLIC_ACCESS is on.
   return { allowed: true, operations: info.operations.map((operation) => ({ operation, missing: [] })) };
 }
 
-function forbidden(scope: RequestScope, decision: DocumentDecision): ProxyError {
+function forbidden(principal: Principal | null, decision: DocumentDecision): ProxyError {
   const missing = [...new Set(decision.operations.flatMap((o) => o.missing))];
   const listed = missing.slice(0, MAX_LISTED_PERMISSIONS).join(', ') + (missing.length > MAX_LISTED_PERMISSIONS ? ', ...' : '');
-  return new ProxyError('FORBIDDEN', `API key of user ${scope.principal?.userId ?? PUBLIC_USER} lacks permission: ${listed}`);
+  return new ProxyError('FORBIDDEN', `API key of user ${principal?.userId ?? PUBLIC_USER} lacks permission: ${listed}`);
 }
 
 /** Every operation of a blocked document is blocked; of an allowed one, only what changes state is recorded. */
-function recordAudit(req: IncomingMessage, checked: CheckedItem, logVariables: boolean): void {
+function auditRecords(checked: CheckedItem, logVariables: boolean): AuditDecision[] {
   const { decision, item } = checked;
+  const records: AuditDecision[] = [];
   for (const { operation, missing } of decision.operations) {
     if (decision.allowed && operation.type === 'query') continue;
-    recordDecision(req, {
+    records.push({
       outcome: decision.allowed ? 'ALLOWED' : 'BLOCKED',
       dialect: 'graphql',
       operationType: operation.type,
@@ -158,4 +158,5 @@ function recordAudit(req: IncomingMessage, checked: CheckedItem, logVariables: b
       ...(logVariables && item.variables !== undefined ? { variables: item.variables } : {}),
     });
   }
+  return records;
 }

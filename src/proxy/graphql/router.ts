@@ -3,7 +3,7 @@ import type { DocumentCache } from '../../authz/graphql';
 import type { Config } from '../../config';
 import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http';
-import { compileTrust, createAuthenticator, hasBody, isJsonContentType, ProxyError, readJsonBody, scopeOf, sendError } from '../../http';
+import { compileTrust, createAuthenticator, hasBody, isJsonContentType, ProxyError, readJsonBody, recordDecision, scopeOf, sendError, sendJson } from '../../http';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import { createUpstream, createUpstreamPool } from '../upstream';
@@ -45,8 +45,11 @@ export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
       if (!isJsonPost(req, res)) return;
       const body = await readJsonBody(req, config.bodyLimitBytes, config.bodyTimeoutMs);
       if (body instanceof ProxyError) return sendError(res, body, 'graphql');
-      const decided = authorize(req, res, body);
-      if (!decided) return;
+      const decided = authorize(scope.principal, body);
+      if (decided.summary) scope.summary = decided.summary;
+      for (const record of decided.audit) recordDecision(req, record);
+      if (decided.kind === 'refuse') return sendError(res, decided.error, 'graphql');
+      if (decided.kind === 'answer') return sendJson(res, decided.status, decided.body);
       // The query string plays no part in a POST to Prefect 1; dropping it leaves nothing unchecked.
       forward(req, res, {
         path: scope.path, body: decided.body, credential: 'none',
