@@ -61,15 +61,16 @@ export function createIdentifier(options: IdentifyOptions): (credential: Credent
   let lastLookupReport = 0;
   let failedLookups = 0;
 
-  const unauthenticated = (asker: Asker, message: string, presented: boolean): Identified => {
-    options.failures?.record({ requestId: asker.requestId, client: asker.client, dialect: asker.dialect, reason: message, route: asker.route });
+  // The audit trail gets a short fixed reason; the client gets the message with what to do.
+  const unauthenticated = (asker: Asker, reason: string, presented: boolean, message = reason): Identified => {
+    options.failures?.record({ requestId: asker.requestId, client: asker.client, dialect: asker.dialect, reason, route: asker.route });
     return { ok: false, refusal: { code: 'UNAUTHENTICATED', message, presented } };
   };
 
   return async (credential, asker) => {
     if (credential.kind === 'none') {
       if (options.allowPublic) return { ok: true, principal: null };
-      return unauthenticated(asker, 'an API key is required: send "Authorization: Bearer <key>"', false);
+      return unauthenticated(asker, 'an API key is required', false, 'an API key is required: send "Authorization: Bearer <key>"');
     }
     if (credential.kind === 'invalid') return unauthenticated(asker, credential.reason, true);
     let principal: Principal | null;

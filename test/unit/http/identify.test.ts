@@ -52,6 +52,8 @@ describe('identify: credential → principal → rate limit, the same for every 
     }
     expect(failures).toHaveLength(recorded ? 1 : 0);
     if (recorded) expect(failures[0]).toMatchObject({ requestId: 'r1', client: '10.0.0.1', route: '/flows/{id:uuid}' });
+    // The audit trail gets a short fixed reason, never a message that names a credential form.
+    if (recorded) expect(failures[0]?.reason).toMatch(/^(an API key is required|malformed API key|invalid or expired API key)$/);
     expect(JSON.stringify(failures)).not.toContain('nope');
   });
 });
