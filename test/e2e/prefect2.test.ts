@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRoleTable } from '../../src/authz';
 import { createKeyAdmin } from '../../src/storage';
@@ -11,6 +8,8 @@ import { startPrefectServer } from '../support/prefect3-server';
 import type { TestProxy } from '../support/proxy';
 import { startTestProxy } from '../support/proxy';
 import { ensureVenv } from '../support/python-venv';
+import type { Run } from '../support/prefect-client';
+import { eventually, runPrefect } from '../support/prefect-client';
 
 jest.setTimeout(600_000);
 
@@ -25,8 +24,6 @@ const QUIET_SERVER = {
   PREFECT_API_SERVICES_CANCELLATION_CLEANUP_ENABLED: 'false',
   PREFECT_API_SERVICES_FOREMAN_ENABLED: 'false',
 };
-
-interface Run { code: number; stdout: string; stderr: string }
 
 /**
  * The real Prefect 2.20 client, CLI and process worker through the proxy, in front of a real
@@ -57,16 +54,8 @@ describe('Prefect 2 through the proxy', () => {
     await db?.drop();
   });
 
-  const run = (command: string, args: string[], env: Record<string, string>): Promise<Run> => {
-    const home = mkdtempSync(join(tmpdir(), 'prefect2-client-'));
-    return new Promise((resolve) => {
-      execFile(join(bin, command), args, {
-        cwd: FLOWS_DIR,
-        timeout: 240_000,
-        env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, PREFECT_HOME: home, PREFECT_API_URL: `${proxy.url}/api`, COLUMNS: '250', ...env },
-      }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
-  };
+  const run = (command: string, args: string[], env: Record<string, string>): Promise<Run> =>
+    runPrefect(bin, `${proxy.url}/api`, command, args, env, FLOWS_DIR);
   const asKey = (key: string) => ({ PREFECT_API_KEY: key });
   const api = async <T>(path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${proxy.url}/api${path}`, {
@@ -75,15 +64,6 @@ describe('Prefect 2 through the proxy', () => {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return res.json() as Promise<T>;
-  };
-  const eventually = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let value = await probe();
-    while (!ok(value) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
-      value = await probe();
-    }
-    return value;
   };
   const logMessages = async (flowRunId: string) =>
     (await api<Array<{ message: string }>>('/logs/filter', { logs: { flow_run_id: { any_: [flowRunId] } } })).map((l) => l.message);

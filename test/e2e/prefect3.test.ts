@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRoleTable } from '../../src/authz';
 import { createKeyAdmin } from '../../src/storage';
@@ -12,13 +10,13 @@ import type { TestProxy } from '../support/proxy';
 import { startTestProxy } from '../support/proxy';
 import { ensureVenv } from '../support/python-venv';
 import { withBrowser } from '../support/browser';
+import type { Run } from '../support/prefect-client';
+import { eventually, runPrefect } from '../support/prefect-client';
 
 jest.setTimeout(600_000);
 
 const SERVER_AUTH = 'server-only-secret-7f3a';
 const FLOWS_DIR = join(__dirname, 'flows');
-
-interface Run { code: number; stdout: string; stderr: string }
 
 /** The real Prefect 3.8.8 client, CLI and worker against the proxy, in front of a real protected server. */
 describe('Prefect 3 through the proxy', () => {
@@ -45,16 +43,8 @@ describe('Prefect 3 through the proxy', () => {
     await db?.drop();
   });
 
-  const run = (command: string, args: string[], env: Record<string, string>, cwd = FLOWS_DIR): Promise<Run> => {
-    const home = mkdtempSync(join(tmpdir(), 'prefect3-client-'));
-    return new Promise((resolve) => {
-      execFile(join(bin, command), args, {
-        cwd,
-        timeout: 240_000,
-        env: { PATH: `${bin}:${process.env.PATH}`, HOME: home, PREFECT_HOME: home, PREFECT_API_URL: `${proxy.url}/api`, PREFECT_SERVER_ANALYTICS_ENABLED: 'false', COLUMNS: '250', ...env },
-      }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
-  };
+  const run = (command: string, args: string[], env: Record<string, string>, cwd = FLOWS_DIR): Promise<Run> =>
+    runPrefect(bin, `${proxy.url}/api`, command, args, env, cwd);
   const asKey = (key: string) => ({ PREFECT_API_AUTH_STRING: key });
   const api = async (path: string, body?: unknown) => {
     const res = await fetch(`${proxy.url}/api${path}`, {
@@ -67,15 +57,6 @@ describe('Prefect 3 through the proxy', () => {
   const taskRunStates = async (flowRunId: string): Promise<string[]> => {
     const runs = await api('/task_runs/filter', { flow_runs: { id: { any_: [flowRunId] } } }) as Array<{ state: { type: string } }>;
     return runs.map((r) => r.state.type);
-  };
-  const eventually = async <T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let value = await probe();
-    while (!ok(value) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
-      value = await probe();
-    }
-    return value;
   };
   const flowRunId = (r: Run) => /FLOW_RUN_ID (\S+)/.exec(r.stdout)?.[1] ?? '';
   let firstFlowRunId = '';

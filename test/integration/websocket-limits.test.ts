@@ -1,35 +1,19 @@
 import WebSocket from 'ws';
-import type { TestDatabase } from '../support/databases';
-import { createTestDatabase, insertKey } from '../support/databases';
-import type { TestProxy } from '../support/proxy';
 import { startTestProxy, waitFor } from '../support/proxy';
-import type { WebsocketUpstream } from '../support/websocket-upstream';
-import { startWebsocketUpstream } from '../support/websocket-upstream';
+import { useWebsocketStack } from '../support/websocket-stack';
 
 const SERVER_AUTH = 'upstream-secret-2';
 const EVENTS = 'events-key-limits';
 
-let upstream: WebsocketUpstream;
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  upstream = await startWebsocketUpstream(SERVER_AUTH);
-  db = await createTestDatabase('sqlite', 'websocket_limits');
-  await insertKey(db, { userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true });
-  proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '64kb', LOG_LEVEL: 'warn' });
-});
-
-afterAll(async () => {
-  await proxy.stop();
-  await upstream.close();
-  await db.drop();
+const stack = useWebsocketStack({
+  name: 'websocket_limits', serverAuth: SERVER_AUTH, env: { BODY_LIMIT: '64kb', LOG_LEVEL: 'warn' },
+  keys: [{ userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true }],
 });
 
 /** A Prefect-style client: opens the socket, sends the auth message, then `after`. */
 function connect(token: string, after: string[] = []): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
+    const socket = new WebSocket(`${stack.proxy.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
     socket.on('error', () => undefined);
     socket.on('open', () => {
       socket.send(JSON.stringify({ type: 'auth', token }));
@@ -43,26 +27,26 @@ describe('websocket limits and failed authentications', () => {
   it('records a refused key in the audit trail, never the key itself', async () => {
     const closed = await connect('tEsT-Secret-ws-1');
     expect(closed).toEqual({ code: 1008, reason: 'Invalid token' });
-    await waitFor(() => proxy.auditLines().some((l) => l.operationName === 'authentication failed'));
-    const line = proxy.auditLines().find((l) => l.operationName === 'authentication failed');
+    await waitFor(() => stack.proxy.auditLines().some((l) => l.operationName === 'authentication failed'));
+    const line = stack.proxy.auditLines().find((l) => l.operationName === 'authentication failed');
     expect(line).toMatchObject({ outcome: 'BLOCKED', operationType: 'AUTH', fields: ['/events/in', 'invalid or expired API key'], status: 401 });
-    expect(proxy.rawLogs()).not.toContain('tEsT-Secret-ws-1');
+    expect(stack.proxy.rawLogs()).not.toContain('tEsT-Secret-ws-1');
   });
 
   it('closes a client (1009) that sends more than BODY_LIMIT while the upstream socket is opening, and relays none of it', async () => {
-    upstream.hold();
-    const before = upstream.sockets.length;
+    stack.upstream.hold();
+    const before = stack.upstream.sockets.length;
     const chunk = 'x'.repeat(30 * 1024);
     const closed = await connect(EVENTS, [chunk, chunk, chunk]);
     expect(closed.code).toBe(1009);
-    upstream.release();
-    await waitFor(() => upstream.sockets.length === before || upstream.sockets.slice(before).every((s) => s.closed));
-    expect(upstream.sockets.slice(before).flatMap((s) => s.received)).toEqual([]);
-    await waitFor(() => proxy.auditLines().some((l) => l.operationType === 'WEBSOCKET' && l.status === 1009));
+    stack.upstream.release();
+    await waitFor(() => stack.upstream.sockets.length === before || stack.upstream.sockets.slice(before).every((s) => s.closed));
+    expect(stack.upstream.sockets.slice(before).flatMap((s) => s.received)).toEqual([]);
+    await waitFor(() => stack.proxy.auditLines().some((l) => l.operationType === 'WEBSOCKET' && l.status === 1009));
   });
 
   it('relays what fits', async () => {
-    const socket = new WebSocket(`${proxy.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
+    const socket = new WebSocket(`${stack.proxy.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
     socket.on('error', () => undefined);
     const echoed = new Promise<string>((resolve) => socket.on('message', (data) => {
       const text = data.toString();
@@ -79,7 +63,7 @@ describe('websocket limits and failed authentications', () => {
 
 describe('a websocket whose upstream is down', () => {
   it('closes with 1011 and is audited as an error, not as a denial', async () => {
-    const down = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: 'http://127.0.0.1:9', UPSTREAM_AUTH_STRING: SERVER_AUTH, LOG_LEVEL: 'warn' });
+    const down = await startTestProxy({ ...stack.db.env, API_KIND: 'rest', API_SERVICE_URL: 'http://127.0.0.1:9', UPSTREAM_AUTH_STRING: SERVER_AUTH, LOG_LEVEL: 'warn' });
     try {
       const closed = await new Promise<{ code: number }>((resolve) => {
         const socket = new WebSocket(`${down.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
