@@ -5,18 +5,21 @@ import type { AuditReader, AuditSink, AuthFailureRecorder } from './audit';
 import { createDocumentCache } from './authz/graphql';
 import type { Config } from './config';
 import type { RateGuard } from './http';
-import { auditFinishedRequest, beginRequest, compileTrust, discardUnreadBody, logRequestOnFinish, pathOfTarget, ProxyError, scopeOf, sendError } from './http';
+import { auditFinishedRequest, beginRequest, discardUnreadBody, logRequestOnFinish, pathOfTarget, ProxyError, scopeOf, sendError } from './http';
 import type { ChangeRecorder } from './invalidation';
 import type { KeyAdmin, KeyResolver } from './keys';
 import type { Logger } from './log';
 import type { ProxyMetrics } from './metrics';
 import { countFinishedRequest } from './metrics';
+import type { AppContext } from './app-context';
 import type { DialectProxy } from './proxy';
 import { createGraphQLProxy, createRestProxy } from './proxy';
 
 export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
+  /** What every entry point derives from the configuration, computed once. */
+  readonly context: AppContext;
   readonly resolver: KeyResolver;
   readonly audit: AuditSink;
   /** The admin routes' view of the key store database (they never see Knex). */
@@ -50,7 +53,7 @@ const OWN_PATHS = /^\/(healthcheck|readyz|metrics|logs|cache|admin)(\/|$)/i;
  */
 export function createApp(deps: AppDeps): ProxyApp {
   const { config, logger } = deps;
-  const trust = compileTrust(config.trustProxy);
+  const { trust } = deps.context;
   const dialect = config.apiKind === 'rest' ? 'rest' : 'graphql';
   const admin = createAdminApp(deps, trust);
   const proxy: DialectProxy = dialect === 'rest'

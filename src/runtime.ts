@@ -15,7 +15,8 @@ import type { InvalidationBus } from './invalidation';
 import { applyInvalidation, createInvalidationBus, createRedisClient, watchKeyChanges, withInvalidation } from './invalidation';
 import type { ProxyMetrics } from './metrics';
 import { createMetrics, startMetricsServer } from './metrics';
-import { API_PREFIX, attachWebsockets } from './proxy';
+import { attachWebsockets } from './proxy';
+import { createAppContext } from './app-context';
 import type { RateLimiter } from './ratelimit';
 import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
 import { guardServer } from './http';
@@ -62,8 +63,9 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   let draining = false;
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const authFailures = createAuthFailureRecorder(audit);
+  const context = createAppContext(config);
   const proxy = createApp({
-    config, logger: log, resolver, audit, rate, authFailures, metrics, draining: () => draining,
+    config, context, logger: log, resolver, audit, rate, authFailures, metrics, draining: () => draining,
     keyAdmin: storage.keyAdmin, queryAudit: storage.queryAudit, recordChange: storage.recordChange, pingKeyStore: () => store.ping(),
   });
 
@@ -75,7 +77,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     server.once('error', reject);
   });
   const websockets = config.apiKind === 'rest'
-    ? attachWebsockets(server, { config, logger: log, resolver, audit, apiPrefix: API_PREFIX, rate, metrics, authFailures })
+    ? attachWebsockets(server, { config, context, logger: log, resolver, audit, rate, metrics, authFailures })
     : undefined;
   const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metrics.port, log);
   // Longer than typical load-balancer idle timeouts, so the balancer closes first, never us mid-request.

@@ -2,7 +2,7 @@ export { createGraphQLProxy } from './graphql/router';
 export type { DialectProxy, GraphQLRouterDeps } from './graphql/router';
 export { createUpstream, createUpstreamPool, STRIPPED_REQUEST_HEADERS } from './upstream';
 export type { Forward, UpstreamOptions } from './upstream';
-export { createRestProxy, API_PREFIX } from './rest/router';
+export { createRestProxy } from './rest/router';
 export type { RestProxyDeps } from './rest/router';
 export { attachWebsockets } from './rest/websocket';
 export type { WebsocketDeps } from './rest/websocket';

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentCache } from '../../authz/graphql';
+import type { AppContext } from '../../app-context';
 import type { Config } from '../../config';
 import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http';
-import { compileTrust, createAuthenticator, hasBody, isJsonContentType, ProxyError, readJsonBody, recordDecision, scopeOf, sendError, sendJson } from '../../http';
+import { createAuthenticator, hasBody, isJsonContentType, ProxyError, readJsonBody, recordDecision, scopeOf, sendError, sendJson } from '../../http';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import { createUpstream, createUpstreamPool } from '../upstream';
@@ -12,6 +13,7 @@ import { spliceBatchResponse } from './splice-batch';
 
 export interface GraphQLRouterDeps {
   readonly config: Config;
+  readonly context: AppContext;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly documents: DocumentCache;
@@ -32,7 +34,7 @@ export interface DialectProxy {
 export function createGraphQLProxy(deps: GraphQLRouterDeps): DialectProxy {
   const { config, logger } = deps;
   const pool = createUpstreamPool(config.apiServiceUrl, config.upstreamTimeoutMs);
-  const common = { pool, target: config.apiServiceUrl, dialect: 'graphql' as const, logger, trust: compileTrust(config.trustProxy) };
+  const common = { pool, target: config.apiServiceUrl, dialect: 'graphql' as const, logger, trust: deps.context.trust };
   const forward = createUpstream(common);
   const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'graphql', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
   const authorize = authorizeGraphQL({ config, documents: deps.documents, warn: (message) => logger.warn(message) });

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppContext } from '../../app-context';
 import type { Config } from '../../config';
 import type { AuthFailureRecorder } from '../../audit';
 import type { RateGuard } from '../../http';
-import { compileTrust, createAuthenticator, hasBody, ProxyError, readBody, recordDecision, scopeOf, sendError } from '../../http';
+import { createAuthenticator, hasBody, ProxyError, readBody, recordDecision, scopeOf, sendError } from '../../http';
 import type { KeyResolver } from '../../keys';
 import type { Logger } from '../../log';
 import type { DialectProxy } from '../graphql/router';
@@ -13,13 +14,12 @@ import { rewriteUiSettings } from './ui-settings';
 
 export interface RestProxyDeps {
   readonly config: Config;
+  readonly context: AppContext;
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly rate?: RateGuard;
   readonly authFailures?: AuthFailureRecorder;
 }
-
-export const API_PREFIX = '/api';
 
 /** Client headers that claim server-side provenance (automations) or carry the client's key. */
 const STRIPPED = ['prefect-automation-id', 'prefect-automation-name'];
@@ -36,17 +36,15 @@ export function createRestProxy(deps: RestProxyDeps): DialectProxy {
     target: config.apiServiceUrl,
     dialect: 'rest' as const,
     logger,
-    trust: compileTrust(config.trustProxy),
+    trust: deps.context.trust,
     preserveHost: true,
     stripHeaders: STRIPPED,
-    ...(config.upstreamAuthString !== undefined
-      ? { serverAuthorization: `Basic ${Buffer.from(config.upstreamAuthString, 'utf8').toString('base64')}` }
-      : {}),
+    ...(deps.context.serverAuthorization !== undefined ? { serverAuthorization: deps.context.serverAuthorization } : {}),
   };
   const forward = createUpstream(common);
-  const uiSettings = rewriteUiSettings(config.publicUrl, API_PREFIX, config.trustProxy);
+  const uiSettings = rewriteUiSettings(config.publicUrl, deps.context.apiPrefix, deps.context.trust);
   const authenticate = createAuthenticator({ resolver: deps.resolver, logger, dialect: 'rest', allowPublic: config.allowPublicAccess, rate: deps.rate, failures: deps.authFailures });
-  const prefix = API_PREFIX.split('/').filter(Boolean);
+  const prefix = deps.context.apiPrefixSegments;
 
   return {
     async handle(req, res) {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { clientOrigin, compileTrust, sendJson } from '../../http';
+import type { TrustFunction } from '../../http';
+import { clientOrigin, sendJson } from '../../http';
 
 const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'etag']);
 
@@ -7,8 +8,7 @@ const NOT_COPIED = new Set(['content-length', 'content-encoding', 'transfer-enco
  * Rewrites the server's `/ui-settings` so the stock web UI asks for a key on its own login page
  * (`auth: "BASIC"`) and sends its API calls to the proxy, whatever the server was told.
  */
-export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string, trustProxy: boolean | number | string) {
-  const trust = compileTrust(trustProxy);
+export function rewriteUiSettings(publicUrl: URL | undefined, apiPrefix: string, trust: TrustFunction) {
   return (status: number, headers: IncomingHttpHeaders, body: Buffer, req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of Object.entries(headers)) {
       if (value !== undefined && !NOT_COPIED.has(name)) res.setHeader(name, value);

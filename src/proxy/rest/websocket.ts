@@ -6,11 +6,12 @@ import { AUDIT_OUTCOMES, outcomeOfClose } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import { classifyWebsocket, normalizePath } from '../../authz/rest';
+import type { AppContext } from '../../app-context';
 import type { Config } from '../../config';
 import type { KeyResolver, Principal } from '../../keys';
 import { readCredential } from '../../keys';
 import type { Identified, IdentityRefusal, RateGuard, RequestOrigin } from '../../http';
-import { compileTrust, createIdentifier, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
+import { createIdentifier, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
 import type { Logger } from '../../log';
 import type { ProxyMetrics } from '../../metrics';
 
@@ -19,7 +20,7 @@ export interface WebsocketDeps {
   readonly logger: Logger;
   readonly resolver: KeyResolver;
   readonly audit: AuditSink;
-  readonly apiPrefix: string;
+  readonly context: AppContext;
   readonly rate?: RateGuard;
   readonly metrics?: ProxyMetrics;
   readonly authFailures?: AuthFailureRecorder;
@@ -44,7 +45,7 @@ class Refusal extends Error {
  */
 export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(graceMs: number): Promise<void> } {
   const { config, logger } = deps;
-  const prefix = deps.apiPrefix.split('/').filter(Boolean);
+  const prefix = deps.context.apiPrefixSegments;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.bodyLimitBytes,
@@ -52,7 +53,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
   });
   guardEmitter(wss, 'websocket server', logger);
   const sockets = new Set<WebSocket>();
-  const trust = compileTrust(config.trustProxy);
+  const { trust } = deps.context;
   const identify = createIdentifier({
     resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess,
     ...(deps.rate ? { rate: deps.rate } : {}), ...(deps.authFailures ? { failures: deps.authFailures } : {}),
@@ -159,9 +160,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     url.pathname = url.pathname.replace(/\/$/, '') + path.split('?')[0];
     url.search = path.includes('?') ? path.slice(path.indexOf('?')) : '';
     const headers: Record<string, string> = {};
-    if (config.upstreamAuthString !== undefined) {
-      headers.authorization = `Basic ${Buffer.from(config.upstreamAuthString, 'utf8').toString('base64')}`;
-    }
+    if (deps.context.serverAuthorization !== undefined) headers.authorization = deps.context.serverAuthorization;
     return new Promise((resolve, reject) => {
       if (client.readyState !== WebSocket.OPEN) return reject(new Refusal(1000, 'client went away'));
       const upstream = new WebSocket(url, ['prefect'], { headers, perMessageDeflate: false, handshakeTimeout: config.upstreamTimeoutMs });
