@@ -41,7 +41,8 @@ export async function keyLookupLatency(metricsUrl) {
 export async function directLookupLatency(root, url, count, total) {
   const require = createRequire(join(root, 'package.json'));
   const knex = require('knex')({ client: 'pg', connection: url, pool: { min: 1, max: 1 } });
-  const { createKnexKeyStore, hashedKeyValue } = require('./dist/keys/index.js');
+  const { hashedKeyValue } = require('./dist/keys/index.js');
+  const { createKnexKeyStore } = require('./dist/storage/index.js');
   const store = createKnexKeyStore(knex, 'postgres', 5000);
   const times = [];
   for (let i = 0; i < count + 200; i++) {
