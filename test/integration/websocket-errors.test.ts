@@ -2,14 +2,12 @@ import net from 'node:net';
 import request from 'supertest';
 import type { TestDatabase } from '../support/databases';
 import { createTestDatabase, insertKey } from '../support/databases';
-import type { TestProxy } from '../support/proxy';
-import { startTestProxy, waitFor } from '../support/proxy';
+import { waitFor } from '../support/proxy';
 import type { RawWebsocket } from '../support/raw-websocket';
 import { closePayload, frame, rawUpgrade, textFrame, upgradeRequest } from '../support/raw-websocket';
 import type { ServerProcess } from '../support/server-process';
 import { startServerProcess } from '../support/server-process';
-import type { WebsocketUpstream } from '../support/websocket-upstream';
-import { startWebsocketUpstream } from '../support/websocket-upstream';
+import { useWebsocketStack } from '../support/websocket-stack';
 
 /**
  * Every way a client can break a websocket or an upgrade, sent byte by byte on raw TCP. Each case
@@ -21,33 +19,21 @@ const SERVER_AUTH = 'upstream-secret-1';
 const EVENTS = 'events-key-0003';
 const HEADER_KEY = { authorization: `Bearer ${EVENTS}` };
 
-let upstream: WebsocketUpstream;
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  upstream = await startWebsocketUpstream(SERVER_AUTH);
-  db = await createTestDatabase('sqlite', 'websocket_errors');
-  await insertKey(db, { userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true });
-  proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '64kb' });
+const stack = useWebsocketStack({
+  name: 'websocket_errors', serverAuth: SERVER_AUTH, env: { BODY_LIMIT: '64kb' },
+  keys: [{ userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true }],
 });
 
-afterAll(async () => {
-  await proxy.stop();
-  await upstream.close();
-  await db.drop();
-});
-
-const port = () => proxy.runtime.port;
+const port = () => stack.proxy.runtime.port;
 const authFrame = (token: string) => textFrame(JSON.stringify({ type: 'auth', token }));
 
-async function expectHealthy(url = proxy.url): Promise<void> {
+async function expectHealthy(url = stack.proxy.url): Promise<void> {
   const res = await request(url).get('/healthcheck');
   expect(res.status).toBe(200);
 }
 
 async function openWebsockets(): Promise<string | undefined> {
-  const text = await proxy.runtime.metrics.registry.getSingleMetricAsString('prefect_auth_proxy_websockets_open');
+  const text = await stack.proxy.runtime.metrics.registry.getSingleMetricAsString('prefect_auth_proxy_websockets_open');
   return text.trim().split('\n').at(-1);
 }
 
@@ -61,8 +47,8 @@ async function expectNoOpenWebsockets(): Promise<void> {
 
 /** The upstream socket the proxy opens for the next client, once the proxy sent its auth message. */
 async function nextUpstreamSocket(before: number) {
-  await waitFor(() => upstream.sockets.length > before && upstream.sockets[before]?.authToken !== undefined);
-  const socket = upstream.sockets[before];
+  await waitFor(() => stack.upstream.sockets.length > before && stack.upstream.sockets[before]?.authToken !== undefined);
+  const socket = stack.upstream.sockets[before];
   if (!socket) throw new Error('no upstream socket');
   return socket;
 }
@@ -89,7 +75,7 @@ describe('a malformed frame', () => {
     ws.send(bad);
     expect((await ws.closeFrame()).code).toBe(code);
     await ws.ended;
-    await waitFor(() => proxy.auditLines().some((l) => l.status === code && l.operationType === 'WEBSOCKET' && l.outcome === 'BLOCKED'));
+    await waitFor(() => stack.proxy.auditLines().some((l) => l.status === code && l.operationType === 'WEBSOCKET' && l.outcome === 'BLOCKED'));
     await expectHealthy();
   });
 
@@ -102,9 +88,9 @@ describe('a malformed frame', () => {
   });
 
   it.each(MALFORMED)('while the upstream socket is being opened (%s) closes both sockets', async (_name, bad, code) => {
-    upstream.hold();
+    stack.upstream.hold();
     try {
-      const before = upstream.sockets.length;
+      const before = stack.upstream.sockets.length;
       const ws = await rawUpgrade(port(), '/api/events/out');
       ws.send(authFrame(EVENTS));
       const upstreamSocket = await nextUpstreamSocket(before);
@@ -112,9 +98,9 @@ describe('a malformed frame', () => {
       expect((await ws.closeFrame()).code).toBe(code);
       await ws.ended;
       await waitFor(() => upstreamSocket.closed);
-      await waitFor(() => proxy.auditLines().at(-1)?.status === code);
+      await waitFor(() => stack.proxy.auditLines().at(-1)?.status === code);
     } finally {
-      upstream.release();
+      stack.upstream.release();
     }
     await expectNoOpenWebsockets();
     await expectHealthy();
@@ -131,7 +117,7 @@ describe('a malformed frame', () => {
   });
 
   it.each(MALFORMED)('while relaying (%s) closes the client and the upstream socket', async (_name, bad, code) => {
-    const before = upstream.sockets.length;
+    const before = stack.upstream.sockets.length;
     const ws = await rawUpgrade(port(), '/api/events/in');
     ws.send(authFrame(EVENTS));
     expect(JSON.parse(await ws.firstText())).toEqual({ type: 'auth_success' });
@@ -144,16 +130,16 @@ describe('a malformed frame', () => {
   });
 
   it('with the key on the upgrade request, while the upstream socket is being opened, closes both sockets', async () => {
-    upstream.hold();
+    stack.upstream.hold();
     try {
-      const before = upstream.sockets.length;
+      const before = stack.upstream.sockets.length;
       const ws = await rawUpgrade(port(), '/api/events/out', { protocol: null, headers: HEADER_KEY });
       const upstreamSocket = await nextUpstreamSocket(before);
       ws.send(Buffer.from('81026869', 'hex'));
       expect((await ws.closeFrame()).code).toBe(1002);
       await waitFor(() => upstreamSocket.closed);
     } finally {
-      upstream.release();
+      stack.upstream.release();
     }
     await expectNoOpenWebsockets();
     await expectHealthy();
@@ -168,44 +154,44 @@ describe('a client gone while the upstream handshake is pending', () => {
   ];
 
   it.each(leave)('after its auth message (%s): the upstream socket is closed and not counted', async (_name, goAway) => {
-    upstream.hold();
-    const before = upstream.sockets.length;
+    stack.upstream.hold();
+    const before = stack.upstream.sockets.length;
     const ws = await rawUpgrade(port(), '/api/events/out');
     ws.send(authFrame(EVENTS));
     const upstreamSocket = await nextUpstreamSocket(before);
     goAway(ws);
     await ws.ended;
     // Prefect answering late must not revive it.
-    upstream.release();
+    stack.upstream.release();
     await waitFor(() => upstreamSocket.closed);
     await expectNoOpenWebsockets();
     await expectHealthy();
   });
 
   it.each(leave)('with the key on the upgrade request (%s): the upstream socket is closed and not counted', async (_name, goAway) => {
-    upstream.hold();
-    const before = upstream.sockets.length;
+    stack.upstream.hold();
+    const before = stack.upstream.sockets.length;
     const ws = await rawUpgrade(port(), '/api/events/out', { protocol: null, headers: HEADER_KEY });
     const upstreamSocket = await nextUpstreamSocket(before);
     goAway(ws);
     await ws.ended;
-    upstream.release();
+    stack.upstream.release();
     await waitFor(() => upstreamSocket.closed);
     await expectNoOpenWebsockets();
     await expectHealthy();
   });
 
   it('audits the attempt as an error (the client left), not as an open socket', async () => {
-    upstream.hold();
-    const before = upstream.sockets.length;
-    const lines = proxy.auditLines().length;
+    stack.upstream.hold();
+    const before = stack.upstream.sockets.length;
+    const lines = stack.proxy.auditLines().length;
     const ws = await rawUpgrade(port(), '/api/events/out');
     ws.send(authFrame(EVENTS));
     await nextUpstreamSocket(before);
     ws.socket.resetAndDestroy();
-    await waitFor(() => proxy.auditLines().length > lines);
-    upstream.release();
-    expect(proxy.auditLines().slice(lines)).toEqual([expect.objectContaining({ outcome: 'ERROR', operationType: 'WEBSOCKET', user: 'events' })]);
+    await waitFor(() => stack.proxy.auditLines().length > lines);
+    stack.upstream.release();
+    expect(stack.proxy.auditLines().slice(lines)).toEqual([expect.objectContaining({ outcome: 'ERROR', operationType: 'WEBSOCKET', user: 'events' })]);
   });
 });
 
@@ -252,7 +238,7 @@ describe('the built server as a process', () => {
   beforeAll(async () => {
     own = await createTestDatabase('sqlite', 'websocket_errors_process');
     await insertKey(own, { userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true });
-    server = await startServerProcess({ ...own.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '64kb' });
+    server = await startServerProcess({ ...own.env, API_KIND: 'rest', API_SERVICE_URL: stack.upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, BODY_LIMIT: '64kb' });
   });
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { createTestDatabase, insertKey } from './databases';
 import { migrateLatest } from '../../src/storage';
 import type { TestProxy } from './proxy';
 import { startTestProxy } from './proxy';
+import { useStarted } from './lifecycle';
 import type { RecordingUpstream } from './upstream';
 import { startRecordingUpstream } from './upstream';
 
@@ -30,35 +31,17 @@ export interface ProxyStackOptions {
  * be read once the tests run.
  */
 export function useProxyStack(options: ProxyStackOptions): ProxyStack {
-  let started: ProxyStack | undefined;
-  const get = (): ProxyStack => {
-    if (!started) throw new Error('proxy stack read before beforeAll ran');
-    return started;
-  };
-  beforeAll(async () => {
+  return useStarted(async () => {
     const kind = options.kind ?? 'sqlite';
     const upstream = await startRecordingUpstream();
     const db = await createTestDatabase(kind, options.name);
     if (options.migrate) await migrateLatest(db.knex, kind);
     for (const key of options.keys ?? []) await insertKey(db, key);
     const proxy = await startTestProxy({ ...db.env, API_SERVICE_URL: `${upstream.url}${options.upstreamPath ?? ''}`, ...options.env });
-    started = { upstream, db, proxy };
+    return { upstream, db, proxy };
+  }, async ({ upstream, db, proxy }) => {
+    await proxy.stop();
+    await upstream.close();
+    await db.drop();
   });
-  afterAll(async () => {
-    if (!started) return;
-    await started.proxy.stop();
-    await started.upstream.close();
-    await started.db.drop();
-  });
-  return {
-    get upstream() {
-      return get().upstream;
-    },
-    get db() {
-      return get().db;
-    },
-    get proxy() {
-      return get().proxy;
-    },
-  };
 }

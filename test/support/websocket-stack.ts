@@ -4,6 +4,7 @@ import type { TestProxy } from './proxy';
 import { startTestProxy } from './proxy';
 import type { WebsocketUpstream } from './websocket-upstream';
 import { startWebsocketUpstream } from './websocket-upstream';
+import { useStarted } from './lifecycle';
 
 export interface WebsocketStack {
   readonly upstream: WebsocketUpstream;
@@ -16,33 +17,15 @@ export interface WebsocketStack {
  * started before the enclosing describe's tests and stopped after them.
  */
 export function useWebsocketStack(options: { name: string; serverAuth: string; keys: readonly TestKey[]; env?: Record<string, string> }): WebsocketStack {
-  let started: WebsocketStack | undefined;
-  const get = (): WebsocketStack => {
-    if (!started) throw new Error('websocket stack read before beforeAll ran');
-    return started;
-  };
-  beforeAll(async () => {
+  return useStarted(async () => {
     const upstream = await startWebsocketUpstream(options.serverAuth);
     const db = await createTestDatabase('sqlite', options.name);
     for (const key of options.keys) await insertKey(db, key);
     const proxy = await startTestProxy({ ...db.env, API_KIND: 'rest', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: options.serverAuth, ...options.env });
-    started = { upstream, db, proxy };
+    return { upstream, db, proxy };
+  }, async ({ upstream, db, proxy }) => {
+    await proxy.stop();
+    await upstream.close();
+    await db.drop();
   });
-  afterAll(async () => {
-    if (!started) return;
-    await started.proxy.stop();
-    await started.upstream.close();
-    await started.db.drop();
-  });
-  return {
-    get upstream() {
-      return get().upstream;
-    },
-    get db() {
-      return get().db;
-    },
-    get proxy() {
-      return get().proxy;
-    },
-  };
 }
