@@ -15,7 +15,6 @@ import type { InvalidationBus } from './invalidation';
 import { applyInvalidation, createInvalidationBus, createRedisClient, watchKeyChanges, withInvalidation } from './invalidation';
 import type { ProxyMetrics } from './metrics';
 import { createMetrics, startMetricsServer } from './metrics';
-import { attachWebsockets } from './proxy';
 import { createAppContext } from './app-context';
 import type { RateLimiter } from './ratelimit';
 import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
@@ -76,9 +75,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  const websockets = config.apiKind === 'rest'
-    ? attachWebsockets(server, { config, context, logger: log, resolver, audit, rate, metrics, authFailures })
-    : undefined;
+  if (config.apiKind === 'rest') server.on('upgrade', proxy.upgrade);
   const metricsServer = config.metrics.port === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metrics.port, log);
   // Longer than typical load-balancer idle timeouts, so the balancer closes first, never us mid-request.
   server.keepAliveTimeout = 65_000;
@@ -97,7 +94,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const stop = async (graceMs = config.shutdownGraceMs): Promise<void> => {
     draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const socketsClosed = websockets?.close(graceMs);
+    const socketsClosed = proxy.closeSockets(graceMs);
     // Connections turn idle as their requests finish: close them then, not when clients give up on them.
     server.closeIdleConnections();
     const sweeper = setInterval(() => server.closeIdleConnections(), 100);

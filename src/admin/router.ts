@@ -1,9 +1,9 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { AuditReader, AuthFailureRecorder } from '../audit';
+import type { AuditReader } from '../audit';
+import type { Permission } from '../authz';
 import type { Config, LogLevel } from '../config';
 import { LOG_LEVELS } from '../config';
-import type { RateGuard } from '../http';
 import { ProxyError, scopeOf, sendError } from '../http';
 import type { ChangeRecorder } from '../invalidation';
 import { keyInvalidation } from '../invalidation';
@@ -13,7 +13,7 @@ import type { ProxyMetrics } from '../metrics';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
 import { checkReadiness, createReadinessReporter, describeNotReady } from './readiness';
-import { createRequireScope } from './require-permission';
+import { requireDecided } from './require-permission';
 
 export interface AdminDeps {
   readonly config: Config;
@@ -27,8 +27,6 @@ export interface AdminDeps {
   readonly recordChange: ChangeRecorder;
   /** Resolves when the key store answers (/readyz). */
   readonly pingKeyStore: () => Promise<void>;
-  readonly rate?: RateGuard;
-  readonly authFailures?: AuthFailureRecorder;
   readonly metrics?: ProxyMetrics;
   /** True once SIGTERM arrived: /readyz turns 503 so load balancers stop sending traffic. */
   readonly draining?: () => boolean;
@@ -41,7 +39,7 @@ export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/metrics', '/logs', '/lo
 export function createAdminRouter(deps: AdminDeps): Router {
   const { config, logger, resolver } = deps;
   const router = express.Router();
-  const requireScope = createRequireScope(resolver, logger, deps.rate, deps.authFailures);
+  const requireScope = (permission: Permission) => [requireDecided(permission)];
 
   router.get('/healthcheck', (_req, res) => {
     res.type('text/plain').send('All OK');

@@ -8,3 +8,5 @@ export { createAuthFailureRecorder } from './auth-failures';
 export type { AuthFailure, AuthFailureOptions, AuthFailureRecorder } from './auth-failures';
 export { AUDIT_OUTCOMES, finalOutcome, outcomeOf, outcomeOfClose } from './outcome';
 export type { Outcome } from './outcome';
+export { auditPolicy } from './policy';
+export type { AuditInput, AuditPlan, DecidedOperation, EarlyRefusal } from './policy';

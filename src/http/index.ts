@@ -1,7 +1,3 @@
-export { authenticate, createAuthenticator } from './authenticate';
-export type { AuthenticateOptions, RateGuard } from './authenticate';
-export { createIdentifier } from './identify';
-export type { Asker, Identified, IdentityRefusal } from './identify';
 export { discardUnreadBody, hasBody, isJsonContentType, readBody, readJsonBody } from './body';
 export { bodyErrorHandler, errorBody, fromBodyParserError, graphqlError, ProxyError, sendError, sendJson } from './errors';
 export type { Dialect, ErrorCode } from './errors';

@@ -18,6 +18,8 @@ export interface RequestScope {
   readonly auditDecisions: AuditDecision[];
   /** Label for request logs (operation names, admin route); never holds a key. */
   summary?: string;
+  /** The permission the admin chain granted; the admin route checks it is the one it serves under. */
+  granted?: string;
   /** Bounded label for metrics: a route template or a fixed word, never a raw path. */
   route?: string;
   /** Set when the request was sent to the Prefect API (performance.now() times). */
@@ -71,8 +73,11 @@ export function readOrigin(req: IncomingMessage, trust: TrustFunction): RequestO
   };
 }
 
-/** First for every request: a request id (the caller's, if it is a safe token), the client address, the path. */
-export function beginRequest(req: IncomingMessage, res: ServerResponse, trust: TrustFunction, path: string): RequestScope {
+/**
+ * First for every request and websocket upgrade: a request id (the caller's, if it is a safe
+ * token), the client address, the path. An HTTP answer carries the id in X-Request-Id.
+ */
+export function beginRequest(req: IncomingMessage, res: ServerResponse | undefined, trust: TrustFunction, path: string): RequestScope {
   const { id, client, startedAt } = readOrigin(req, trust);
   const scope: RequestScope = {
     id,
@@ -83,7 +88,7 @@ export function beginRequest(req: IncomingMessage, res: ServerResponse, trust: T
     auditDecisions: [],
   };
   (req as unknown as Record<symbol, RequestScope>)[SCOPE] = scope;
-  res.setHeader('X-Request-Id', id);
+  res?.setHeader('X-Request-Id', id);
   return scope;
 }
 

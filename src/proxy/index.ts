@@ -1,8 +1,10 @@
-export { createGraphQLProxy } from './graphql/router';
-export type { DialectProxy, GraphQLRouterDeps } from './graphql/router';
+export { authorizeGraphQL } from './graphql/authorize';
+export type { GraphQLDecision } from './graphql/authorize';
+export { spliceBatchResponse } from './graphql/splice-batch';
 export { createUpstream, createUpstreamPool, STRIPPED_REQUEST_HEADERS } from './upstream';
-export type { Forward, UpstreamOptions } from './upstream';
-export { createRestProxy } from './rest/router';
-export type { RestProxyDeps } from './rest/router';
-export { attachWebsockets } from './rest/websocket';
-export type { WebsocketDeps } from './rest/websocket';
+export type { Forward, ForwardPlan, UpstreamOptions } from './upstream';
+export { classifyRestRequest, classifySocketRequest, decideRest, decideSocket, inspectBody, restReadsBody } from './rest/authorize';
+export type { RestDecision, RestLocals, SocketLocals } from './rest/authorize';
+export { rewriteUiSettings } from './rest/ui-settings';
+export { createWebsocketRelay, SocketClose } from './rest/websocket';
+export type { Accepted, AcceptedSocket, WebsocketRelay, WebsocketRelayDeps } from './rest/websocket';

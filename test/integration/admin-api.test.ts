@@ -30,6 +30,17 @@ describe.each(['mysql', 'sqlite'] as DbKind[])('admin API on %s', (kind) => {
     expect((await request(stack.proxy.url).get('/admin/keys').set(as('keyadmin-key-02'))).status).toBe(200);
   });
 
+  // Express routes without regard to case or a trailing slash; the admin chain must guard what it routes.
+  it.each([
+    ['GET', '/ADMIN/KEYS'], ['GET', '/Admin/Keys/'], ['POST', '/admin/KEYS'], ['GET', '/admin/keys/root'], ['GET', '/ADMIN/AUDIT'],
+    ['POST', '/CACHE/reset'], ['DELETE', '/cache/root-key-0001'], ['POST', '/LOGS/debug'],
+  ])('needs a key for %s %s, whatever its case', async (method, path) => {
+    const send = request(stack.proxy.url)[method.toLowerCase() as 'get' | 'post' | 'delete'](path);
+    const answer = await send;
+    expect(answer.status).toBe(401);
+    expect(answer.body.detail).toContain('API key');
+  });
+
   it('creates a key the creator may grant, and refuses one it may not', async () => {
     const created = await request(stack.proxy.url).post('/admin/keys').set(as('keyadmin-key-02')).send({ user: 'carol', role: 'viewer', expires: '7d' });
     expect(created.status).toBe(201);

@@ -1,4 +1,4 @@
-import type { AuditDecision } from '../../audit';
+import type { DecidedOperation } from '../../audit';
 import type { DocumentCache, DocumentDecision, DocumentInfo } from '../../authz/graphql';
 import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQLBody, toForwardedItem, TokenLimitError, valuePermissions } from '../../authz/graphql';
 import type { Config } from '../../config';
@@ -34,7 +34,7 @@ export type GraphQLDecision = (
   | { readonly kind: 'answer'; readonly status: number; readonly body: unknown }
   | ({ readonly kind: 'forward' } & GraphQLForward)
 ) & {
-  readonly audit: readonly AuditDecision[];
+  readonly decided: DecidedOperation[];
   /** Operation names for the request log. */
   readonly summary?: string;
 };
@@ -57,13 +57,13 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (principal: 
       batch = body.batch;
       results = checkItems(body.items, documents, maxTokens, (info, item) => decide(principal, info, item.variables));
     } catch (err) {
-      if (err instanceof TokenLimitError) return { kind: 'refuse', error: tooManyTokens(maxTokens), audit: [] };
+      if (err instanceof TokenLimitError) return { kind: 'refuse', error: tooManyTokens(maxTokens), decided: [] };
       if (!(err instanceof InvalidDocumentError)) throw err;
-      return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), audit: [] };
+      return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), decided: [] };
     }
 
     const first = results[0] as ItemResult;
-    if (!batch && first instanceof InvalidDocumentError) return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', first.message), audit: [] };
+    if (!batch && first instanceof InvalidDocumentError) return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', first.message), decided: [] };
     // The emulated fields need their scopes like any other (`query/auth_info`, `query/tenant`): a
     // denied document falls through to the 403 below.
     if (!batch && !(first instanceof InvalidDocumentError) && first.decision.allowed && isCloudAuthDocument(first.info)) {
@@ -73,23 +73,23 @@ export function authorizeGraphQL(options: AuthorizeGraphQLOptions): (principal: 
       }
       try {
         const answer = answerCloudAuth(first.info, first.item.operationName, { tenant: config.tenant, userId: principal?.userId ?? null });
-        return { kind: 'answer', status: 200, body: answer, audit: [] };
+        return { kind: 'answer', status: 200, body: answer, decided: [] };
       } catch (err) {
         if (!(err instanceof InvalidDocumentError)) throw err;
-        return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), audit: [] };
+        return { kind: 'refuse', error: new ProxyError('BAD_REQUEST', err.message), decided: [] };
       }
     }
 
     const checked = results.filter((r): r is CheckedItem => !(r instanceof InvalidDocumentError));
-    const audit = checked.flatMap((c) => auditRecords(c, config.audit.logVariables));
+    const decided = checked.flatMap((c) => decidedOperations(c, config.audit.logVariables));
     const summary = checked.flatMap((c) => c.info.operations.map((op) => op.name ?? op.rootFields.join(','))).join(' ');
 
     if (!batch) {
       const only = first as CheckedItem;
-      if (!only.decision.allowed) return { kind: 'refuse', error: forbidden(principal, only.decision), audit, summary };
-      return { kind: 'forward', body: Buffer.from(JSON.stringify(toForwardedItem(only.item))), audit, summary };
+      if (!only.decision.allowed) return { kind: 'refuse', error: forbidden(principal, only.decision), decided, summary };
+      return { kind: 'forward', body: Buffer.from(JSON.stringify(toForwardedItem(only.item))), decided, summary };
     }
-    return { ...planBatch(principal, results), audit, summary };
+    return { ...planBatch(principal, results), decided, summary };
   };
 }
 
@@ -140,23 +140,19 @@ function forbidden(principal: Principal | null, decision: DocumentDecision): Pro
   return new ProxyError('FORBIDDEN', `API key of user ${principal?.userId ?? PUBLIC_USER} lacks permission: ${listed}`);
 }
 
-/** Every operation of a blocked document is blocked; of an allowed one, only what changes state is recorded. */
-function auditRecords(checked: CheckedItem, logVariables: boolean): AuditDecision[] {
+/** Every operation of a blocked document is blocked; queries read, everything else changes state. */
+function decidedOperations(checked: CheckedItem, logVariables: boolean): DecidedOperation[] {
   const { decision, item } = checked;
-  const records: AuditDecision[] = [];
-  for (const { operation, missing } of decision.operations) {
-    if (decision.allowed && operation.type === 'query') continue;
-    records.push({
-      outcome: decision.allowed ? 'ALLOWED' : 'BLOCKED',
-      dialect: 'graphql',
-      operationType: operation.type,
-      operationName: operation.name,
-      fields: operation.rootFields,
-      permissions: decision.allowed
-        ? operation.rootFields.filter((f) => f !== '__typename').map((f) => `${operation.type}/${f}`)
-        : missing,
-      ...(logVariables && item.variables !== undefined ? { variables: item.variables } : {}),
-    });
-  }
-  return records;
+  return decision.operations.map(({ operation, missing }) => ({
+    dialect: 'graphql' as const,
+    operationType: operation.type,
+    operationName: operation.name,
+    fields: operation.rootFields,
+    allowed: decision.allowed,
+    permissions: decision.allowed
+      ? operation.rootFields.filter((f) => f !== '__typename').map((f) => `${operation.type}/${f}`)
+      : missing,
+    changesState: operation.type !== 'query',
+    ...(logVariables && item.variables !== undefined ? { variables: item.variables } : {}),
+  }));
 }

@@ -1,8 +1,8 @@
-import type { AuditDecision } from '../../audit';
+import type { DecidedOperation } from '../../audit';
 import type { Permission } from '../../authz';
 import { formatPermission, isAllowed } from '../../authz';
 import type { InspectedBody } from '../../authz/rest';
-import { classifyRest, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
+import { classifyRest, classifyWebsocket, decisionReadsBody, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
 import { ProxyError } from '../../http';
 import type { Principal } from '../../keys';
 
@@ -65,34 +65,74 @@ export function inspectBody(local: RestLocals, raw: Buffer): void {
   }
 }
 
-/** What deciding a REST request comes to: a refusal to answer, a record to audit, a label for the logs. */
+/** Whether deciding this request needs its body (secrets, job variables, target states). */
+export function restReadsBody(method: string, local: RestLocals): boolean {
+  return local.segments !== undefined && decisionReadsBody(method, local.segments);
+}
+
+/** What deciding a REST request comes to: a refusal to answer, the decided operation, a label for the logs. */
 export interface RestDecision {
   readonly refusal?: ProxyError;
-  readonly audit?: AuditDecision;
+  readonly decided: DecidedOperation[];
   readonly summary?: string;
 }
 
-/** Checks the principal for what the request needs; writes and refusals are audited. Pure: answers nothing itself. */
+/** Checks the principal for what the request needs. Pure: answers nothing itself, records nothing itself. */
 export function decideRest(method: string, local: RestLocals, principal: Principal | null): RestDecision {
   const requirement = local.requirement;
-  if (requirement.kind !== 'permissions') return {};
+  if (requirement.kind !== 'permissions') return { decided: [] };
   const segments = local.segments ?? [];
   const needed: Permission[] = refinePermissions(method, segments, requirement.permissions, local.body);
   const secret = secretPermission(segments);
   if (secret && local.wantsSecretByQuery && !needed.some((p) => formatPermission(p) === formatPermission(secret))) needed.push(secret);
   const missing = principal ? needed.filter((p) => !isAllowed(principal.scopes, p)) : [];
   const allowed = missing.length === 0;
-  const audited = !allowed || (!READ_METHODS.has(method) && needed[0]?.[0] !== 'read');
-  const audit: AuditDecision | undefined = audited ? {
-    outcome: allowed ? 'ALLOWED' : 'BLOCKED',
+  const decided: DecidedOperation[] = [{
     dialect: 'rest',
     operationType: method,
     operationName: requirement.route,
     fields: [local.auditPath ?? local.path],
+    allowed,
     permissions: (allowed ? needed : missing).map(formatPermission),
-  } : undefined;
+    // Prefect's read-only POSTs (filters, counts) read; everything else under a write method changes state.
+    changesState: !READ_METHODS.has(method) && needed[0]?.[0] !== 'read',
+  }];
   const summary = `${method} ${requirement.route}`;
-  if (allowed) return { summary, ...(audit ? { audit } : {}) };
+  if (allowed) return { summary, decided };
   const who = principal ? `API key of user ${principal.userId}` : 'this request';
-  return { summary, ...(audit ? { audit } : {}), refusal: new ProxyError('FORBIDDEN', `${who} lacks permission: ${missing.map(formatPermission).join(', ')}`) };
+  return { summary, decided, refusal: new ProxyError('FORBIDDEN', `${who} lacks permission: ${missing.map(formatPermission).join(', ')}`) };
+}
+
+/** A websocket upgrade under the API: the route, its permission, and the path the upstream socket opens. */
+export interface SocketLocals {
+  readonly route: string;
+  readonly permission: Permission;
+  /** Normalized path and query. */
+  readonly forwardPath: string;
+  /** The path without the query, as audited. */
+  readonly auditPath: string;
+}
+
+/** Which of Prefect's websockets an upgrade asks for; undefined for anything else (404). Pure. */
+export function classifySocketRequest(url: string, prefix: readonly string[]): SocketLocals | undefined {
+  const normalized = normalizePath(url);
+  // As for HTTP: the prefix is matched without regard to case.
+  if (!normalized.ok || !prefix.every((p, i) => normalized.segments[i]?.toLowerCase() === p.toLowerCase())) return undefined;
+  const found = classifyWebsocket(normalized.segments.slice(prefix.length));
+  return found && { route: found.route, permission: found.permission, forwardPath: normalized.path + normalized.query, auditPath: normalized.path };
+}
+
+/** A websocket session is recorded whatever its end: one operation with the route's permission. Pure. */
+export function decideSocket(local: SocketLocals, principal: Principal | null): RestDecision {
+  const allowed = principal === null || isAllowed(principal.scopes, local.permission);
+  const decided: DecidedOperation[] = [{
+    dialect: 'rest', operationType: 'WEBSOCKET', operationName: local.route, fields: [local.auditPath],
+    allowed, permissions: [formatPermission(local.permission)], changesState: true,
+  }];
+  if (allowed) return { decided, summary: `WEBSOCKET ${local.route}` };
+  return {
+    decided,
+    summary: `WEBSOCKET ${local.route}`,
+    refusal: new ProxyError('FORBIDDEN', `API key of user ${principal.userId} lacks permission: ${formatPermission(local.permission)}`),
+  };
 }

@@ -1,51 +1,56 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { AuditSink, AuthFailureRecorder } from '../../audit';
-import { AUDIT_OUTCOMES, outcomeOfClose } from '../../audit';
-import type { Permission } from '../../authz';
-import { formatPermission, isAllowed } from '../../authz';
-import { classifyWebsocket, normalizePath } from '../../authz/rest';
 import type { AppContext } from '../../app-context';
 import type { Config } from '../../config';
-import type { KeyResolver, Principal } from '../../keys';
-import { readCredential } from '../../keys';
-import type { Identified, IdentityRefusal, RateGuard, RequestOrigin } from '../../http';
-import { createIdentifier, guardEmitter, readOrigin, refuseUpgrade } from '../../http';
+import { guardEmitter } from '../../http';
 import type { Logger } from '../../log';
-import type { ProxyMetrics } from '../../metrics';
 
-export interface WebsocketDeps {
+export interface WebsocketRelayDeps {
   readonly config: Config;
   readonly logger: Logger;
-  readonly resolver: KeyResolver;
-  readonly audit: AuditSink;
   readonly context: AppContext;
-  readonly rate?: RateGuard;
-  readonly metrics?: ProxyMetrics;
-  readonly authFailures?: AuthFailureRecorder;
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
 const POLICY = 1008;
-/** "Try Again Later": the key's rate limit refused the connection. */
-const TRY_AGAIN_LATER = 1013;
 const UNSENDABLE = new Set([1004, 1005, 1006, 1015]);
 
-class Refusal extends Error {
-  constructor(readonly code: number, reason: string, readonly authentication = false) {
+/** How a websocket session ends before relaying: the close code and reason the client gets. */
+export class SocketClose extends Error {
+  constructor(readonly code: number, reason: string) {
     super(reason);
   }
 }
 
+/** A completed upgrade: the client socket, and with Prefect's handshake the `auth` message's token. */
+export interface AcceptedSocket {
+  readonly client: WebSocket;
+  /** undefined: no `auth` message was expected (a credential may be on the upgrade request). */
+  readonly token: string | null | undefined;
+  readonly pending: Array<[WebSocket.RawData, boolean]>;
+  readonly overflow: { hit: boolean };
+}
+
+export type Accepted = AcceptedSocket | { readonly client: WebSocket; readonly failure: SocketClose };
+
+export interface WebsocketRelay {
+  /** Completes the upgrade and, with Prefect's handshake, waits for the client's `auth` message. */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<Accepted>;
+  /** Opens the upstream socket with the server's credential and relays frames both ways; throws SocketClose. */
+  relay(accepted: AcceptedSocket, path: string): Promise<void>;
+  /** Ends a session the proxy refused; nothing the client still sends is kept. */
+  refuse(client: WebSocket, code: number, reason: string): void;
+  /** Asks every client to go (1001: they reconnect elsewhere), waits up to `graceMs`, then cuts the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
 /**
- * Terminates Prefect's websockets at the proxy: authenticates the client (first `auth` message or
- * a credential on the upgrade), checks the path's permission, then opens the upstream socket with
- * the server's own credential and relays frames both ways. Refusals close with 1008 and a reason.
+ * Prefect's websocket handshake and the frame relay; who may connect is decided by the pipeline's
+ * websocket chain. Holds what the client sends until the upstream socket is open.
  */
-export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(graceMs: number): Promise<void> } {
+export function createWebsocketRelay(deps: WebsocketRelayDeps): WebsocketRelay {
   const { config, logger } = deps;
-  const prefix = deps.context.apiPrefixSegments;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.bodyLimitBytes,
@@ -53,102 +58,66 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
   });
   guardEmitter(wss, 'websocket server', logger);
   const sockets = new Set<WebSocket>();
-  const { trust } = deps.context;
-  const identify = createIdentifier({
-    resolver: deps.resolver, logger, allowPublic: config.allowPublicAccess,
-    ...(deps.rate ? { rate: deps.rate } : {}), ...(deps.authFailures ? { failures: deps.authFailures } : {}),
-  });
-  const origins = new WeakMap<IncomingMessage, RequestOrigin>();
+  const requestIds = new WeakMap<IncomingMessage, string>();
   // The handshake answer carries the request id, as every HTTP answer does.
   wss.on('headers', (headers, req) => {
-    const origin = origins.get(req);
-    if (origin) headers.push(`X-Request-Id: ${origin.id}`);
+    const id = requestIds.get(req);
+    if (id) headers.push(`X-Request-Id: ${id}`);
   });
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    guardEmitter(socket, 'upgrade socket', logger);
-    try {
-      upgrade(req, socket, head);
-    } catch (err) {
-      logger.error('websocket upgrade failed', { error: err instanceof Error ? err : String(err) });
-      socket.destroy();
-    }
-  });
-
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const normalized = normalizePath(req.url ?? '');
-    // As for HTTP: the prefix is matched without regard to case.
-    const underApi = normalized.ok && prefix.every((p, i) => normalized.segments[i]?.toLowerCase() === p.toLowerCase());
-    const route = normalized.ok && underApi ? classifyWebsocket(normalized.segments.slice(prefix.length)) : undefined;
-    if (!normalized.ok || !route || (req.headers.host ?? '').toLowerCase().includes('ephemeral-prefect')) {
-      refuseUpgrade(socket, '404 Not Found');
-      return;
-    }
-    const origin = readOrigin(req, trust);
-    origins.set(req, origin);
-    wss.handleUpgrade(req, socket, head, (client) => {
-      guardEmitter(client, 'websocket client', logger);
-      sockets.add(client);
-      client.once('close', () => sockets.delete(client));
-      session(client, req, origin, normalized.path + normalized.query, route).catch((err: unknown) => {
-        logger.error('websocket session failed', { error: err instanceof Error ? err : String(err) });
-        client.terminate();
+  return {
+    accept(req, socket, head, requestId) {
+      requestIds.set(req, requestId);
+      return new Promise((resolve) => {
+        wss.handleUpgrade(req, socket, head, (client) => {
+          guardEmitter(client, 'websocket client', logger);
+          sockets.add(client);
+          client.once('close', () => sockets.delete(client));
+          const pending: Array<[WebSocket.RawData, boolean]> = [];
+          const overflow = { hit: false };
+          holdMessages(client, pending, config.bodyLimitBytes, overflow, client.protocol === 'prefect').then(
+            (token) => resolve({ client, token, pending, overflow }),
+            (err: unknown) => resolve({ client, failure: err instanceof SocketClose ? err : new SocketClose(1011, 'proxy error') }),
+          );
+        });
       });
-    });
-  }
+    },
 
-  async function session(
-    client: WebSocket, req: IncomingMessage, origin: RequestOrigin, path: string, route: { permission: Permission; route: string },
-  ): Promise<void> {
-    const { id: requestId, startedAt: started, client: clientAddress } = origin;
-    const pending: Array<[WebSocket.RawData, boolean]> = [];
-    const overflow = { hit: false };
-    let principal: Principal | null = null;
-    const audit = (status: number) => deps.audit.record({
-      outcome: AUDIT_OUTCOMES[outcomeOfClose(status)], dialect: 'rest', operationType: 'WEBSOCKET', operationName: route.route, fields: [path.split('?')[0] ?? path],
-      permissions: [formatPermission(route.permission)], time: new Date(), requestId, user: principal?.userId ?? null,
-      keyId: principal?.keyId ?? null, client: clientAddress, status, latencyMs: performance.now() - started,
-    });
-    try {
-      const handshake = client.protocol === 'prefect';
-      const token = await holdMessages(client, pending, config.bodyLimitBytes, overflow, handshake);
-      const identified = await identifySocket(req, token, origin, route.route);
-      if (!identified.ok) {
-        principal = identified.refusal.principal ?? null;
-        throw closeRefusal(identified.refusal);
+    async relay(accepted, path) {
+      let upstream: WebSocket;
+      try {
+        upstream = await openUpstream(path, accepted.client);
+      } catch (err) {
+        throw accepted.overflow.hit ? new SocketClose(1009, 'too much sent before the Prefect server answered') : err;
       }
-      principal = identified.principal;
-      if (principal && !isAllowed(principal.scopes, route.permission)) {
-        throw new Refusal(POLICY, `Forbidden: API key of user ${principal.userId} lacks permission: ${formatPermission(route.permission)}`);
-      }
-      const upstream = await openUpstream(path, client);
-      audit(101);
-      deps.metrics?.websocketOpened();
-      client.once('close', () => deps.metrics?.websocketClosed());
-      if (handshake) client.send(JSON.stringify({ type: 'auth_success' }));
-      relay(client, upstream, pending);
-    } catch (err) {
-      const refusal = overflow.hit ? new Refusal(1009, 'too much sent before the Prefect server answered')
-        : err instanceof Refusal ? err : new Refusal(1011, 'proxy error');
-      if (!(err instanceof Refusal)) logger.error('websocket session failed', { requestId, error: err instanceof Error ? err : String(err) });
-      // Refused credentials are counted per source by the failure recorder, like HTTP 401s.
-      if (!refusal.authentication) audit(refusal.code);
-      // A refused peer may keep sending until the close handshake ends: nothing it sends is kept.
+      if (accepted.token !== undefined) accepted.client.send(JSON.stringify({ type: 'auth_success' }));
+      relayFrames(accepted.client, upstream, accepted.pending);
+    },
+
+    refuse(client, code, reason) {
       client.removeAllListeners('message');
-      if (client.readyState === WebSocket.OPEN) client.close(refusal.code, refusal.message.slice(0, 120));
-    }
-  }
+      if (client.readyState === WebSocket.OPEN) client.close(code, reason.slice(0, 120));
+    },
 
-  /** The same identity steps as HTTP requests: credential → principal → rate limit. */
-  function identifySocket(req: IncomingMessage, token: string | null | undefined, origin: RequestOrigin, routeLabel: string): Promise<Identified> {
-    const fromHeader = readCredential(req.headers);
-    const credential = fromHeader.kind === 'key' || token === undefined || token === null || token === ''
-      ? fromHeader
-      : readCredential({ authorization: `Bearer ${token}` });
-    return identify(credential, {
-      requestId: origin.id, client: origin.client, route: routeLabel, dialect: 'rest', metricsDialect: 'websocket',
-    });
-  }
+    async close(graceMs) {
+      wss.close();
+      const open = [...sockets];
+      const gone = Promise.all(open.map((socket) => new Promise<void>((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once('close', () => resolve());
+        socket.close(1001, 'proxy shutting down');
+      })));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const socket of open) socket.terminate();
+          resolve();
+        }, graceMs);
+      });
+      await Promise.race([gone, deadline]);
+      clearTimeout(timer);
+    },
+  };
 
   /**
    * The upstream socket, authenticated with the server's credential and past its `auth_success`.
@@ -162,7 +131,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
     const headers: Record<string, string> = {};
     if (deps.context.serverAuthorization !== undefined) headers.authorization = deps.context.serverAuthorization;
     return new Promise((resolve, reject) => {
-      if (client.readyState !== WebSocket.OPEN) return reject(new Refusal(1000, 'client went away'));
+      if (client.readyState !== WebSocket.OPEN) return reject(new SocketClose(1000, 'client went away'));
       const upstream = new WebSocket(url, ['prefect'], { headers, perMessageDeflate: false, handshakeTimeout: config.upstreamTimeoutMs });
       guardEmitter(upstream, 'websocket upstream', logger);
       const settle = (): void => {
@@ -175,7 +144,7 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
       const fail = (code: number, reason: string) => {
         settle();
         upstream.terminate();
-        reject(new Refusal(code, reason));
+        reject(new SocketClose(code, reason));
       };
       const unreachable = () => fail(1011, 'the Prefect server is unreachable');
       const refused = () => fail(1011, 'the Prefect server refused the connection');
@@ -200,35 +169,6 @@ export function attachWebsockets(server: Server, deps: WebsocketDeps): { close(g
       });
     });
   }
-
-  return {
-    /** Asks every client to go (1001: they reconnect elsewhere), waits up to `graceMs`, then cuts the rest. */
-    async close(graceMs) {
-      wss.close();
-      const open = [...sockets];
-      const gone = Promise.all(open.map((socket) => new Promise<void>((resolve) => {
-        if (socket.readyState === WebSocket.CLOSED) return resolve();
-        socket.once('close', () => resolve());
-        socket.close(1001, 'proxy shutting down');
-      })));
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const socket of open) socket.terminate();
-          resolve();
-        }, graceMs);
-      });
-      await Promise.race([gone, deadline]);
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** A refused identity as a close code; the reasons for bad credentials are those Prefect's own server uses. */
-function closeRefusal(refusal: IdentityRefusal): Refusal {
-  if (refusal.code === 'UNAUTHENTICATED') return new Refusal(POLICY, refusal.presented ? 'Invalid token' : 'Auth required but no token provided', true);
-  if (refusal.code === 'TOO_MANY_REQUESTS') return new Refusal(TRY_AGAIN_LATER, refusal.message);
-  return new Refusal(1011, refusal.message);
 }
 
 /** What ws closed a client with for a frame it could not accept (RFC 6455, 7.4.1). */
@@ -249,12 +189,12 @@ function holdMessages(
   client: WebSocket, pending: Array<[WebSocket.RawData, boolean]>, limitBytes: number, overflow: { hit: boolean }, expectAuth: boolean,
 ): Promise<string | null | undefined> {
   return new Promise((resolve, reject) => {
-    const timer = expectAuth ? setTimeout(() => reject(new Refusal(POLICY, "Expected 'auth' message")), AUTH_TIMEOUT_MS) : undefined;
+    const timer = expectAuth ? setTimeout(() => reject(new SocketClose(POLICY, "Expected 'auth' message")), AUTH_TIMEOUT_MS) : undefined;
     if (!expectAuth) resolve(undefined);
     // ws has already answered a malformed frame with its close code; the session ends here, not at the close handshake's end.
     client.once('error', (err) => {
       clearTimeout(timer);
-      reject(new Refusal(closeCodeOf(err), 'malformed frame'));
+      reject(new SocketClose(closeCodeOf(err), 'malformed frame'));
     });
     let first = expectAuth;
     let pendingBytes = 0;
@@ -279,12 +219,12 @@ function holdMessages(
       } catch {
         message = undefined;
       }
-      if (message?.type !== 'auth') return reject(new Refusal(POLICY, "Expected 'auth' message"));
+      if (message?.type !== 'auth') return reject(new SocketClose(POLICY, "Expected 'auth' message"));
       resolve(typeof message.token === 'string' ? message.token : null);
     });
     client.once('close', () => {
       clearTimeout(timer);
-      reject(new Refusal(1000, 'client went away'));
+      reject(new SocketClose(1000, 'client went away'));
     });
   });
 }
@@ -294,7 +234,7 @@ function rawLength(data: WebSocket.RawData): number {
   return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
-function relay(client: WebSocket, upstream: WebSocket, pending: Array<[WebSocket.RawData, boolean]>): void {
+function relayFrames(client: WebSocket, upstream: WebSocket, pending: Array<[WebSocket.RawData, boolean]>): void {
   client.removeAllListeners('message');
   for (const [data, isBinary] of pending.splice(0)) upstream.send(data, { binary: isBinary });
   client.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));

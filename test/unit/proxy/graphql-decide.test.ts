@@ -2,7 +2,8 @@ import { buildRoleTable, compileScopes, expandRoles } from '../../../src/authz';
 import { createDocumentCache } from '../../../src/authz/graphql';
 import { parseConfig } from '../../../src/config';
 import type { Principal } from '../../../src/keys';
-import { authorizeGraphQL } from '../../../src/proxy/graphql/authorize';
+import { auditPolicy } from '../../../src/audit';
+import { authorizeGraphQL } from '../../../src/proxy';
 
 const roles = buildRoleTable();
 const as = (role: string): Principal => {
@@ -20,7 +21,7 @@ function run(role: string, body: unknown) {
     status: d.kind === 'refuse' ? d.error.status : d.kind === 'answer' ? d.status : 200,
     forwards: d.kind === 'forward' ? JSON.parse(d.body.toString()) as unknown : null,
     spliced: d.kind === 'forward' && d.splice !== undefined,
-    audit: d.audit.map((a) => `${a.outcome} ${a.permissions.join(',')}`),
+    audit: auditPolicy({ dialect: 'graphql', method: 'POST', target: '/', decided: d.decided }).records.map((a) => `${a.outcome} ${a.permissions.join(',')}`),
   };
 }
 

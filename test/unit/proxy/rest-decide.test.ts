@@ -1,7 +1,8 @@
 import { buildRoleTable, compileScopes, expandRoles } from '../../../src/authz';
 import { ProxyError } from '../../../src/http';
 import type { Principal } from '../../../src/keys';
-import { classifyRestRequest, decideRest, inspectBody } from '../../../src/proxy/rest/authorize';
+import { auditPolicy } from '../../../src/audit';
+import { classifyRestRequest, classifySocketRequest, decideRest, decideSocket, inspectBody } from '../../../src/proxy';
 
 const ID = '0f0e4a1c-3b5d-4e6f-8a9b-0c1d2e3f4a5b';
 const roles = buildRoleTable();
@@ -9,6 +10,12 @@ const as = (role: string): Principal => {
   const effectiveScopes = expandRoles([`role:${role}`], roles).scopes;
   return { userId: role, scopeList: [`role:${role}`], effectiveScopes, scopes: compileScopes(effectiveScopes), keyId: 'k', rateLimit: null };
 };
+
+/** What the audit policy keeps of the decided operations, as one line (null: nothing). */
+function auditOf(method: string, decided: Parameters<typeof auditPolicy>[0]['decided']): string | null {
+  const [record] = auditPolicy({ dialect: 'rest', method, target: '', decided }).records;
+  return record ? `${record.outcome} ${record.permissions.join(',')}` : null;
+}
 
 /** request → classification → decision → what is forwarded and what is audited, without a socket. */
 function run(method: string, url: string, role: string | null, body?: string) {
@@ -20,7 +27,7 @@ function run(method: string, url: string, role: string | null, body?: string) {
     route: local.route,
     forwards: decision.refusal ? null : local.forwardPath,
     refused: decision.refusal?.status ?? null,
-    audit: decision.audit ? `${decision.audit.outcome} ${decision.audit.permissions.join(',')}` : null,
+    audit: auditOf(method, decision.decided),
   };
 }
 
@@ -44,5 +51,28 @@ describe('REST requests, decided without sockets', () => {
     ['GET', '/api/health', null, undefined, { forwards: '/api/health', refused: null }],
   ])('%s %s as %s', (method, url, role, body, expected) => {
     expect(run(method, url, role, body)).toMatchObject(expected);
+  });
+});
+
+describe('websocket upgrades, decided without sockets', () => {
+  it.each([
+    // [url, role, expected]
+    ['/api/events/in', 'worker', { route: '/events/in', refused: null, audit: 'ALLOWED write/events' }],
+    ['/API/events/out', 'viewer', { route: '/events/out', refused: null, audit: 'ALLOWED read/events' }],
+    ['/api/events/in', 'viewer', { refused: 403, audit: 'BLOCKED write/events' }],
+    ['/api/logs/out?x=1', 'viewer', { route: '/logs/out', forwards: '/api/logs/out?x=1' }],
+    ['/api/flows', 'owner', { notFound: true }],
+    ['/ws', 'owner', { notFound: true }],
+    ['/api/events/..%2fin', 'owner', { notFound: true }],
+  ])('%s as %s', (url, role, expected) => {
+    const local = classifySocketRequest(url, ['api']);
+    if (!local) return expect({ notFound: true }).toMatchObject(expected);
+    const decision = decideSocket(local, as(role));
+    expect({
+      route: local.route,
+      forwards: local.forwardPath,
+      refused: decision.refusal?.status ?? null,
+      audit: auditOf('WEBSOCKET', decision.decided),
+    }).toMatchObject(expected);
   });
 });
