@@ -79,3 +79,39 @@ describe('a websocket whose upstream is down', () => {
     }
   });
 });
+
+describe('frames before and after authentication', () => {
+  const big = useWebsocketStack({
+    name: 'websocket_preauth', serverAuth: SERVER_AUTH, env: { BODY_LIMIT: '1mb', LOG_LEVEL: 'warn' },
+    keys: [{ userId: 'events', scopes: 'read/events, write/events', key: EVENTS, hashed: true }],
+  });
+  const open = () => {
+    const socket = new WebSocket(`${big.proxy.url.replace('http', 'ws')}/api/events/in`, ['prefect']);
+    socket.on('error', () => undefined);
+    return socket;
+  };
+
+  it('closes (1009) a client whose first frame is larger than an auth message needs, before any key lookup or upstream socket', async () => {
+    const before = big.upstream.sockets.length;
+    const socket = open();
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', token: EVENTS, padding: 'x'.repeat(200 * 1024) })));
+    const code = await new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
+    expect(code).toBe(1009);
+    expect(big.upstream.sockets.length).toBe(before);
+  });
+
+  it('relays frames up to BODY_LIMIT once the session is allowed', async () => {
+    const socket = open();
+    const payload = `{"event":"${'y'.repeat(300 * 1024)}"}`;
+    const echoed = new Promise<string>((resolve) => socket.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('echo:')) resolve(text);
+    }));
+    socket.on('message', (data) => {
+      if (data.toString().includes('auth_success')) socket.send(payload);
+    });
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', token: EVENTS })));
+    expect((await echoed).length).toBe(payload.length + 'echo:'.length);
+    socket.close();
+  });
+});

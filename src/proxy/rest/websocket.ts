@@ -13,6 +13,11 @@ export interface WebsocketRelayDeps {
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
+/**
+ * Largest frame a client may send before it is authenticated: room for the `auth` message and a
+ * long token, not for BODY_LIMIT per connection from anyone who can open one.
+ */
+export const PRE_AUTH_MAX_PAYLOAD = 64 * 1024;
 const POLICY = 1008;
 const UNSENDABLE = new Set([1004, 1005, 1006, 1015]);
 
@@ -53,7 +58,7 @@ export function createWebsocketRelay(deps: WebsocketRelayDeps): WebsocketRelay {
   const { config, logger } = deps;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: config.bodyLimitBytes,
+    maxPayload: Math.min(PRE_AUTH_MAX_PAYLOAD, config.bodyLimitBytes),
     handleProtocols: (protocols) => (protocols.has('prefect') ? 'prefect' : false),
   });
   guardEmitter(wss, 'websocket server', logger);
@@ -84,6 +89,7 @@ export function createWebsocketRelay(deps: WebsocketRelayDeps): WebsocketRelay {
     },
 
     async relay(accepted, path) {
+      allowFullFrames(accepted.client, config.bodyLimitBytes);
       let upstream: WebSocket;
       try {
         upstream = await openUpstream(path, accepted.client);
@@ -169,6 +175,16 @@ export function createWebsocketRelay(deps: WebsocketRelayDeps): WebsocketRelay {
       });
     });
   }
+}
+
+/**
+ * Once the pipeline has allowed a session, frames up to BODY_LIMIT. `ws` reads its limit from the
+ * receiver for every frame; it has no public setter, and without this field frames stay at the
+ * pre-authentication limit (too strict, never too loose).
+ */
+function allowFullFrames(client: WebSocket, limitBytes: number): void {
+  const receiver = (client as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = limitBytes;
 }
 
 /** What ws closed a client with for a frame it could not accept (RFC 6455, 7.4.1). */
