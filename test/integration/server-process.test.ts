@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingUpstream } from '../support/upstream';
 import { startRecordingUpstream } from '../support/upstream';
+import { waitFor } from '../support/proxy';
 
 const SERVER = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -72,8 +73,9 @@ describe('the server process', () => {
     it('finishes a request in flight within SHUTDOWN_GRACE_PERIOD, refuses new connections, exits 0', async () => {
       upstream.respondWith((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"flow":[]}}'), 1000));
       const server = await started({ SHUTDOWN_GRACE_PERIOD: '10' });
+      const before = upstream.started;
       const inFlight = query(server.url);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => upstream.started > before);
       server.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 100));
       await expect(query(server.url)).rejects.toThrow();
@@ -86,8 +88,9 @@ describe('the server process', () => {
     it('cuts what is still running when the grace period ends, and still exits 0', async () => {
       upstream.respondWith(() => undefined);
       const server = await started({ SHUTDOWN_GRACE_PERIOD: '1' });
+      const before = upstream.started;
       const inFlight = query(server.url).then((r) => r.status, () => 'cut');
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => upstream.started > before);
       const signalled = Date.now();
       server.child.kill('SIGTERM');
       const { code } = await server.exited;
