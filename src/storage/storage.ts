@@ -4,6 +4,8 @@ import type { DbConfig, DbType } from '../config';
 import type { ChangeRecorder, ChangeSource, Invalidation, Notify } from '../invalidation';
 import type { KeyAdmin, KeyStore } from '../keys';
 import type { Logger } from '../log';
+import type { SessionStore } from '../sessions';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TOUCH_INTERVAL_MS } from '../sessions';
 import { queryAudit } from './audit-query';
 import type { DbAuditSink, DbAuditSinkOptions } from './audit-sink';
 import { createDbAuditSink } from './audit-sink';
@@ -12,6 +14,8 @@ import { createDatabase } from './database';
 import { createKeyAdmin } from './key-admin';
 import { createKnexKeyStore } from './key-store';
 import { migrateLatest, migrationStatus } from './migrations';
+import type { SessionStoreOptions } from './session-store';
+import { createKnexSessionStore } from './session-store';
 import { AUDIT_TABLE } from './tables';
 
 /** The change table, for writers outside a key change (the CLI's `cache` commands). */
@@ -31,6 +35,8 @@ export interface Storage {
   readonly type: DbType;
   readonly keyStore: KeyStore;
   readonly keyAdmin: KeyAdmin;
+  /** Sign-in sessions, shared by every instance through this database. */
+  readonly sessions: SessionStore;
   readonly queryAudit: AuditReader;
   readonly changeSource: ChangeSource;
   readonly changeLog: ChangeLog;
@@ -51,6 +57,8 @@ export interface StorageOptions {
   readonly roles: RoleTable;
   /** Where Knex's own notices go, redacted; none for the CLI. */
   readonly logger?: Logger;
+  /** Idle timeout, touch interval, token key; defaults (no token key: tokens refused) when sign-in is off. */
+  readonly sessions?: Partial<Omit<SessionStoreOptions, 'timeoutMs'>>;
 }
 
 export function openStorage(config: DbConfig, options: StorageOptions): Storage {
@@ -61,6 +69,12 @@ export function openStorage(config: DbConfig, options: StorageOptions): Storage 
     type,
     keyStore,
     keyAdmin: createKeyAdmin(db, type, options.roles),
+    sessions: createKnexSessionStore(db, type, {
+      ...options.sessions,
+      idleTimeoutMs: options.sessions?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      touchIntervalMs: options.sessions?.touchIntervalMs ?? DEFAULT_TOUCH_INTERVAL_MS,
+      timeoutMs: config.timeoutMs,
+    }),
     queryAudit: (query) => queryAudit(db, type, query),
     changeSource: createChangeSource(db, type, config.timeoutMs),
     changeLog: {

@@ -1,5 +1,3 @@
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { runCli } from '../support/cli';
 import type { DbKind } from '../support/databases';
@@ -9,6 +7,7 @@ import { startTestProxy, waitFor } from '../support/proxy';
 import type { RecordingUpstream } from '../support/upstream';
 import { startRecordingUpstream } from '../support/upstream';
 import { useProxyStack } from '../support/stack';
+import { closedPort } from '../support/ports';
 
 /** Looks like a legacy plaintext key or a mistyped one: the `pap_` redaction does not know it. */
 const PRESENTED = 'tEsT-Secret-123';
@@ -68,15 +67,6 @@ describe.each(DB_KINDS)('key store on %s, hardened', (kind: DbKind) => {
     }
   });
 });
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('/readyz when the key store is down', () => {
   let upstream: RecordingUpstream;
