@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  */
 const FOLDERS = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 /** Sub-folders with a face of their own, re-exported as namespaces by `authz/index.ts`. */
-const SUB_FACES = ['authz/graphql', 'authz/rest'];
+const SUB_FACES = ['authz/graphql', 'authz/objects', 'authz/rest'];
 const DB_DRIVERS = ['knex', 'pg', 'mysql2', 'better-sqlite3'];
 
 function boundaries({ depth, folder, allow = [] }) {

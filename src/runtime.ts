@@ -11,7 +11,7 @@ import type { KeyStore } from './keys';
 import { createKeyResolver } from './keys';
 import type { Logger } from './log';
 import { createLogger } from './log';
-import type { InvalidationBus } from './invalidation';
+import type { InvalidationBus, LocalCaches } from './invalidation';
 import { applyInvalidation, createInvalidationBus, createRedisClient, watchKeyChanges, withInvalidation } from './invalidation';
 import type { ProxyMetrics } from './metrics';
 import { createMetrics, startMetricsServer } from './metrics';
@@ -19,6 +19,10 @@ import { createAppContext } from './app-context';
 import type { RateLimiter } from './ratelimit';
 import { createMemoryLimiter, createRedisLimiter } from './ratelimit';
 import { guardServer } from './http';
+import { deriveTokenKey } from './sessions';
+import type { SignIn } from './signin';
+import { createSignIn } from './signin';
+import { createTokenVerifier } from './tokens';
 import type { DbAuditSink, Storage } from './storage';
 import { AUDIT_TABLE, openStorage } from './storage';
 
@@ -42,7 +46,11 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const log = logger ?? createLogger({ level: config.log.level, format: config.log.format, env: config.env });
   for (const warning of warnings) log.warn(warning);
 
-  const storage = openStorage(config.db, { roles: config.roles, logger: log });
+  const signInConfig = config.signIn;
+  const storage = openStorage(config.db, {
+    roles: config.roles, logger: log,
+    ...(signInConfig ? { sessions: { idleTimeoutMs: signInConfig.idleTimeoutMs, ...(signInConfig.secret ? { tokenKey: deriveTokenKey(signInConfig.secret) } : {}) } } : {}),
+  });
   // The embedded store is the proxy's own: keep its schema current. Shared databases are migrated by an operator (`db migrate`).
   if (config.db.type === 'sqlite') await storage.migrate();
   const store = storage.keyStore;
@@ -53,8 +61,21 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, log) : undefined;
   const bus = createInvalidationBus(config, storage.notify, redis, randomUUID(), log);
   const resolver = bus ? withInvalidation(localResolver, bus, { logger: log, onLocal: (i) => metrics.invalidation('local', i.kind) }) : localResolver;
-  if (bus) listenForInvalidations(bus, localResolver, metrics);
-  const keyChanges = await watchKeyChanges({ config, source: storage.changeSource, local: localResolver, metrics, logger: log, bus });
+  // Sessions are cached apart from keys; the same invalidations reach both (sign-in is built below).
+  let signIn: SignIn | undefined;
+  const local: LocalCaches = {
+    evict: (keyOrHash) => localResolver.evict(keyOrHash),
+    evictUser: (userId) => localResolver.evictUser(userId),
+    reset: () => localResolver.reset(),
+    get size() {
+      return localResolver.size;
+    },
+    get sessions() {
+      return signIn?.sessions;
+    },
+  };
+  if (bus) listenForInvalidations(bus, local, metrics);
+  const keyChanges = await watchKeyChanges({ config, source: storage.changeSource, local, metrics, logger: log, bus });
   const limiter = createLimiter(redis, log);
   const durable = await createDurableAudit(config, storage, log);
   const audit = combineAuditSinks(durable ? [createLogAuditSink(log), durable] : [createLogAuditSink(log)]);
@@ -62,10 +83,26 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   let draining = false;
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const authFailures = createAuthFailureRecorder(audit);
+  if (signInConfig) {
+    signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, recordChange: storage.recordChange });
+    // An unreachable provider does not stop the proxy (keys keep working); /readyz says so until it answers.
+    await signIn.start();
+  }
+  const tokens = config.trustedIssuers.length > 0 ? createTokenVerifier({
+    issuers: config.trustedIssuers, roles: config.roles, fetchTimeoutMs: config.trustedIssuersTimeoutMs, warn: (m, meta) => log.warn(m, meta),
+  }) : undefined;
+  // An issuer that cannot be reached now may be later: said at start, never a reason not to start.
+  if (tokens) {
+    for (const check of await tokens.checkIssuers()) {
+      if (!check.ok) log.error('trusted issuer cannot be reached: its tokens get 503 until it can', { issuer: check.issuer, reason: check.error });
+    }
+  }
   const context = createAppContext(config);
   const proxy = createApp({
     config, context, logger: log, resolver, audit, rate, authFailures, metrics, draining: () => draining,
     keyAdmin: storage.keyAdmin, queryAudit: storage.queryAudit, recordChange: storage.recordChange, pingKeyStore: () => store.ping(),
+    ...(signIn ? { signIn, signInProblem: signInProblem(signIn, storage) } : {}),
+    ...(tokens ? { tokens } : {}),
   });
 
   const server = http.createServer(proxy.handler);
@@ -114,6 +151,15 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     await store.close();
   };
   return { config, logger: log, store, audit, proxy, server, port, metrics, metricsPort: metricsServer?.port, stop };
+}
+
+/** Sign-in works when the provider was discovered and the session table answers. */
+function signInProblem(signIn: SignIn, storage: Storage): () => Promise<string | undefined> {
+  return async () => {
+    const provider = signIn.notReady();
+    if (provider) return provider;
+    return storage.sessions.ping().then(() => undefined, (err: unknown) => (err instanceof Error ? err.message : 'error'));
+  };
 }
 
 /** Other instances' evictions apply to the local cache only: re-publishing them would echo forever. */

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Permission } from '../authz';
-import { expandRoles, scopesCover, splitScopes } from '../authz';
+import { expandRoles, objectScopesCover, splitScopes } from '../authz';
 import { formatRateLimit, limitCovers, rateLimitFor } from '../ratelimit';
 import type { Config } from '../config';
 import { bodyErrorHandler, ProxyError, scopeOf, sendError } from '../http';
@@ -71,7 +71,8 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
   };
   const coverProblem = (holder: Principal, scopes: string): CoverProblem | undefined => {
     const expanded = expandRoles(splitScopes(scopes), config.roles).scopes;
-    const verdict = scopesCover(holder.effectiveScopes, expanded);
+    // Selectors count: a narrowed grant is handed out only within what the holder's grants cover.
+    const verdict = objectScopesCover(holder.effectiveScopes, expanded);
     if (!verdict.ok) return { kind: verdict.reason, scope: verdict.scope };
     const limit = rateLimitFor(splitScopes(scopes), expanded, config.rateLimit);
     if (!limitCovers(holder.rateLimit, limit)) return { kind: 'limit', held: formatRateLimit(holder.rateLimit), wanted: formatRateLimit(limit) };

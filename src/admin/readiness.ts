@@ -9,24 +9,26 @@ export type CheckState = 'ok' | 'unavailable';
 export interface Readiness {
   readonly ready: boolean;
   /** What the public /readyz may say: which dependency is down, nothing about why. */
-  readonly checks: { readonly keyStore: CheckState; readonly upstream: CheckState };
+  readonly checks: { readonly keyStore: CheckState; readonly upstream: CheckState; readonly signIn?: CheckState };
   /** Why, for the log only: driver errors name database users, hosts and ports. */
-  readonly reasons: { readonly keyStore?: string; readonly upstream?: string };
+  readonly reasons: { readonly keyStore?: string; readonly upstream?: string; readonly signIn?: string };
 }
 
 /**
  * Ready when the key store answers and the Prefect API answers at all (any HTTP status: the
  * proxy's own credential may not apply to the probe path). Each check is bounded by DB_TIMEOUT.
  */
-export async function checkReadiness(config: Config, pingKeyStore: () => Promise<void>): Promise<Readiness> {
-  const [keyStore, upstream] = await Promise.all([
+export async function checkReadiness(config: Config, pingKeyStore: () => Promise<void>, signInProblem?: () => Promise<string | undefined>): Promise<Readiness> {
+  const [keyStore, upstream, signIn] = await Promise.all([
     pingKeyStore().then(() => undefined, (err: unknown) => (err instanceof KeyStoreUnavailableError ? err.reason : 'error')),
     probeUpstream(config),
+    signInProblem?.() ?? Promise.resolve(undefined),
   ]);
+  const state = (problem: string | undefined): CheckState => (problem === undefined ? 'ok' : 'unavailable');
   return {
-    ready: keyStore === undefined && upstream === undefined,
-    checks: { keyStore: keyStore === undefined ? 'ok' : 'unavailable', upstream: upstream === undefined ? 'ok' : 'unavailable' },
-    reasons: { ...(keyStore === undefined ? {} : { keyStore }), ...(upstream === undefined ? {} : { upstream }) },
+    ready: keyStore === undefined && upstream === undefined && signIn === undefined,
+    checks: { keyStore: state(keyStore), upstream: state(upstream), ...(signInProblem ? { signIn: state(signIn) } : {}) },
+    reasons: { ...(keyStore === undefined ? {} : { keyStore }), ...(upstream === undefined ? {} : { upstream }), ...(signIn === undefined ? {} : { signIn }) },
   };
 }
 
@@ -35,6 +37,7 @@ export function describeNotReady(readiness: Readiness): string {
   const down = [
     readiness.checks.keyStore === 'ok' ? undefined : 'key store unavailable',
     readiness.checks.upstream === 'ok' ? undefined : 'upstream unavailable',
+    readiness.checks.signIn === 'unavailable' ? 'sign-in unavailable' : undefined,
   ].filter(Boolean);
   return `not ready: ${down.join('; ')}`;
 }

@@ -27,6 +27,8 @@ export interface AdminDeps {
   readonly recordChange: ChangeRecorder;
   /** Resolves when the key store answers (/readyz). */
   readonly pingKeyStore: () => Promise<void>;
+  /** SIGN_IN: what keeps sign-in from working (provider unreachable, session table missing), for /readyz. */
+  readonly signInProblem?: () => Promise<string | undefined>;
   readonly metrics?: ProxyMetrics;
   /** True once SIGTERM arrived: /readyz turns 503 so load balancers stop sending traffic. */
   readonly draining?: () => boolean;
@@ -50,7 +52,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   const reportReadiness = createReadinessReporter(logger);
   router.get('/readyz', async (_req: Request, res: Response) => {
     if (deps.draining?.()) return res.status(503).json({ detail: 'not ready: shutting down', status: 'draining' });
-    const readiness = await checkReadiness(config, deps.pingKeyStore);
+    const readiness = await checkReadiness(config, deps.pingKeyStore, deps.signInProblem);
     reportReadiness(readiness);
     res.status(readiness.ready ? 200 : 503).json(readiness.ready
       ? { status: 'ready', ...readiness.checks }

@@ -20,7 +20,9 @@ export type EarlyRefusal =
   /** No, or no valid, credential: counted per source by the failure recorder, with this short fixed reason. */
   | { readonly kind: 'unauthenticated'; readonly reason: string }
   /** The caller's rate limit (`rate:<rps>/<burst>`). */
-  | { readonly kind: 'rate-limited'; readonly limit: string };
+  | { readonly kind: 'rate-limited'; readonly limit: string }
+  /** A request made with the session cookie from another origin (cross-site request forgery). */
+  | { readonly kind: 'cross-site'; readonly reason: string };
 
 export interface AuditInput {
   readonly dialect: AuditDecision['dialect'];
@@ -54,6 +56,14 @@ export function auditPolicy(input: AuditInput): AuditPlan {
       records: [{
         outcome: 'BLOCKED', dialect: input.dialect, operationType: input.method, operationName: 'rate limit',
         fields: [input.target], permissions: [input.early.limit],
+      }],
+    };
+  }
+  if (input.early?.kind === 'cross-site') {
+    return {
+      records: [{
+        outcome: 'BLOCKED', dialect: input.dialect, operationType: input.method, operationName: 'cross-site request',
+        fields: [input.target, input.early.reason], permissions: ['same-origin'],
       }],
     };
   }

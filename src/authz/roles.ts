@@ -1,4 +1,6 @@
-import { invalidScopes, splitScopes } from './scopes';
+import type { Selector } from './objects';
+import { formatScopeProblems, invalidObjectScopes, narrowScopes, parseObjectScope } from './objects';
+import { splitScopes } from './scopes';
 
 /**
  * Named bundles of scopes, used in a key's scopes as `role:<name>`, for both API dialects.
@@ -76,8 +78,8 @@ export function buildRoleTable(overrides: Readonly<Record<string, unknown>> = {}
       problems.push(`role "${name}" must be a list of scopes or a string of scopes`);
       continue;
     }
-    const bad = invalidScopes(scopes);
-    if (bad.length > 0) problems.push(`role "${name}" has malformed scopes: ${bad.join(', ')}`);
+    const bad = invalidObjectScopes(scopes);
+    if (bad.length > 0) problems.push(`role "${name}" has malformed scopes: ${formatScopeProblems(bad)}`);
     raw.set(name, scopes);
   }
 
@@ -94,7 +96,14 @@ export function buildRoleTable(overrides: Readonly<Record<string, unknown>> = {}
       problems.push(`roles refer to each other in a cycle: ${[...path, name].join(' -> ')}`);
       return [];
     }
-    const expanded = scopes.flatMap((s) => (s.startsWith(ROLE_PREFIX) ? flatten(s.slice(ROLE_PREFIX.length), [...path, name]) : [s]));
+    const expanded = scopes.flatMap((s) => {
+      const role = roleOf(s);
+      if (!role) return [s];
+      // Already reported as malformed: it grants nothing.
+      if (role === 'malformed') return [];
+      const scopesOfRole = flatten(role.name, [...path, name]);
+      return role.selector ? narrowScopes(scopesOfRole, role.selector) : scopesOfRole;
+    });
     const unique = [...new Set(expanded)];
     flat.set(name, unique);
     return unique;
@@ -104,18 +113,33 @@ export function buildRoleTable(overrides: Readonly<Record<string, unknown>> = {}
   return flat;
 }
 
-/** Replaces `role:<name>` entries with the role's scopes; unknown roles are reported and grant nothing. */
+/**
+ * Replaces `role:<name>` entries with the role's scopes, and `role:<name>@<selector>` with them
+ * narrowed (narrowScopes); unknown roles are reported and grant nothing.
+ */
 export function expandRoles(scopes: readonly string[], roles: RoleTable): { scopes: string[]; unknownRoles: string[] } {
   const out: string[] = [];
   const unknownRoles: string[] = [];
   for (const scope of scopes) {
-    if (!scope.startsWith(ROLE_PREFIX)) {
+    const named = roleOf(scope);
+    if (!named) {
       out.push(scope);
       continue;
     }
-    const role = roles.get(scope.slice(ROLE_PREFIX.length));
-    if (role) out.push(...role);
-    else unknownRoles.push(scope);
+    const role = named === 'malformed' ? undefined : roles.get(named.name);
+    if (named === 'malformed' || !role) unknownRoles.push(scope);
+    else out.push(...(named.selector ? narrowScopes(role, named.selector) : role));
   }
   return { scopes: [...new Set(out)], unknownRoles };
+}
+
+/**
+ * The role a `role:` entry names, and its selector when narrowed; undefined for any other scope. A
+ * malformed narrowed role (`role:runner@team-a`) grants nothing, never the whole role.
+ */
+function roleOf(scope: string): { readonly name: string; readonly selector?: Selector } | 'malformed' | undefined {
+  if (!scope.startsWith(ROLE_PREFIX)) return undefined;
+  if (!scope.includes('@')) return { name: scope.slice(ROLE_PREFIX.length) };
+  const parsed = parseObjectScope(scope);
+  return parsed.ok && parsed.scope.type === 'narrowed-role' ? { name: parsed.scope.role, selector: parsed.scope.selector } : 'malformed';
 }

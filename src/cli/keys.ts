@@ -17,18 +17,25 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
   const withAdmin = (fn: (admin: KeyAdmin, ctx: CliContext) => Promise<void>) => () =>
     run((ctx) => fn(ctx.storage.keyAdmin, ctx));
   const by = () => new Option('--by <admin>', 'who makes the change (at most 11 characters)').default('cli');
-  const scopesOf = (o: { scopes?: string; role?: string }) => {
+  const scopesOf = (o: { scopes?: string; role?: string; only?: string[] }) => {
     if (!o.scopes && !o.role) throw new CliError('give --scopes "<list>" or --role <name>', 2);
-    return [o.scopes, o.role && `role:${o.role}`].filter(Boolean).join(', ');
+    const only = o.only ?? [];
+    if (only.length > 0 && !o.role) throw new CliError('--only narrows the role: give --role <name> too (or write the selector in --scopes)', 2);
+    // Several --only are ANDed, as `+` in a selector; the key store validates the result.
+    const role = o.role && `role:${o.role}${only.length > 0 ? `@${only.join('+')}` : ''}`;
+    return [o.scopes, role].filter(Boolean).join(', ');
   };
+  const only = () => new Option('--only <selector>', 'narrow the role to named objects, e.g. \'deployment:team-a/*\', \'pool:pool-a\', \'tag:team-a\' (repeat to AND them)')
+    .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
 
   keys.command('create').description('create a key for a user; prints the key once')
     .requiredOption('--user <id>', 'user id (primary key)')
     .option('--scopes <list>', 'scopes, separated by commas or spaces')
     .option('--role <name>', 'a role, e.g. viewer, runner, developer, worker, owner')
+    .addOption(only())
     .option('--expires <when>', '90d, 12h, or a date like 2027-01-31', '90d')
     .addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; scopes?: string; role?: string; expires: string }) => withAdmin(async (admin) => {
+    .action((o: Common & { user: string; scopes?: string; role?: string; only?: string[]; expires: string }) => withAdmin(async (admin) => {
       // A new random key cannot be cached anywhere: running proxies have nothing to forget.
       const { info, key } = await admin.create({ user: o.user, scopes: scopesOf(o), expires: parseExpiry(o.expires), by: o.by });
       if (o.json) return print({ ...info, key });
@@ -65,8 +72,8 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     })());
 
   keys.command('set-scopes').description('replace a user\'s scopes').requiredOption('--user <id>')
-    .option('--scopes <list>').option('--role <name>').addOption(by()).option('--json', 'JSON output')
-    .action((o: Common & { user: string; scopes?: string; role?: string }) => withAdmin(async (admin, ctx) => {
+    .option('--scopes <list>').option('--role <name>').addOption(only()).addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { user: string; scopes?: string; role?: string; only?: string[] }) => withAdmin(async (admin, ctx) => {
       const { info, recorded } = await admin.setScopes(o.user, scopesOf(o), o.by);
       await report(ctx, info.user, recorded);
       printInfo(info, o.json);

@@ -5,6 +5,9 @@ import { buildRoleTable, RoleError } from '../authz';
 import { parseRateSpec } from '../ratelimit';
 import type { RateLimitSetting } from '../ratelimit';
 import { EnvReader } from './env-reader';
+import { readSignIn } from './sign-in';
+import type { TrustedIssuer } from '../tokens';
+import { loadTrustedIssuers, TrustedIssuersError } from '../tokens';
 import { deepFreeze } from './freeze';
 import type { Config, DbConfig, DbType } from './types';
 import { LOG_LEVELS } from './types';
@@ -42,10 +45,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
   if (invalidation === 'postgres' && db.type !== 'postgres') r.errors.push('CACHE_INVALIDATION=postgres needs the key store on PostgreSQL');
   const cacheInvalidation = invalidation !== 'auto' ? invalidation : redisUrl ? 'redis' : db.type === 'postgres' ? 'postgres' : 'off';
 
+  const roles = readRoles(r);
+  const publicUrl = r.url('PUBLIC_URL', ['http:', 'https:']);
   const config: Config = {
     apiKind: r.oneOf('API_KIND', ['graphql', 'rest'] as const) ?? 'graphql',
     upstreamAuthString: r.string('UPSTREAM_AUTH_STRING'),
-    publicUrl: r.url('PUBLIC_URL', ['http:', 'https:']),
+    publicUrl,
     apiServiceUrl: apiServiceUrl ?? new URL('http://127.0.0.1:4200'),
     host: r.string('HOST') ?? '0.0.0.0',
     port: r.int('PORT', 0, 65535),
@@ -67,6 +72,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     bodyLimitBytes: r.size('BODY_LIMIT'),
     bodyTimeoutMs: r.int('BODY_TIMEOUT', 1, 3600) * 1000,
     upstreamTimeoutMs: r.int('UPSTREAM_TIMEOUT', 1, DAY_SECONDS) * 1000,
+    objectLookup: {
+      cacheTtlMs: r.int('OBJECT_CACHE_TTL', 0, 3600) * 1000,
+      timeoutMs: r.int('OBJECT_LOOKUP_TIMEOUT', 1, 600) * 1000,
+    },
     audit: {
       logVariables: r.bool('AUDIT_LOG_VARIABLES'),
       db: r.oneOf('AUDIT_DB', ['auto', 'true', 'false'] as const) ?? 'auto',
@@ -74,7 +83,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
       queueMax: r.int('AUDIT_QUEUE_MAX', 1, 10_000_000),
       flushIntervalMs: r.int('AUDIT_FLUSH_INTERVAL', 10, 60_000),
     },
-    roles: readRoles(r),
+    roles,
     graphql: {
       maxBatch: r.int('GRAPHQL_MAX_BATCH', 1, 1000),
       maxTokens: r.int('GRAPHQL_MAX_TOKENS', 100, 10_000_000),
@@ -90,6 +99,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     cacheInvalidation,
     keyChangePollMs: r.int('KEY_CHANGE_POLL_INTERVAL', 0, 60) * 1000,
     rateLimit: readRateLimit(r),
+    signIn: readSignIn(r, roles, publicUrl),
+    trustedIssuers: readTrustedIssuers(r, roles),
+    trustedIssuersTimeoutMs: r.int('TRUSTED_ISSUERS_TIMEOUT', 1, 60) * 1000,
   };
   if (config.metrics.port !== undefined && config.metrics.port === config.port && config.port !== 0) {
     r.errors.push('METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT)');
@@ -166,6 +178,18 @@ function readRoles(r: EnvReader): RoleTable {
     if (!(err instanceof RoleError)) throw err;
     r.errors.push(`ROLES_FILE: ${err.message}`);
     return buildRoleTable();
+  }
+}
+
+function readTrustedIssuers(r: EnvReader, roles: RoleTable): readonly TrustedIssuer[] {
+  const file = r.string('TRUSTED_ISSUERS_FILE');
+  if (file === undefined) return [];
+  try {
+    return loadTrustedIssuers(file, { roles });
+  } catch (err) {
+    if (!(err instanceof TrustedIssuersError)) throw err;
+    for (const problem of err.problems) r.errors.push(`TRUSTED_ISSUERS_FILE: ${problem}`);
+    return [];
   }
 }
 

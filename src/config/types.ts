@@ -22,6 +22,8 @@ export interface NetworkConnection {
 
 import type { RoleTable } from '../authz';
 import type { RateLimitSetting } from '../ratelimit';
+import type { TrustedIssuer } from '../tokens';
+import type { SignInConfig } from './sign-in';
 
 export interface Config {
   readonly apiKind: 'graphql' | 'rest';
@@ -45,6 +47,8 @@ export interface Config {
   /** BODY_TIMEOUT: how long a client may take to send its body. */
   readonly bodyTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
+  /** Lookups of named things for narrowed scopes (OBJECT_CACHE_TTL, OBJECT_LOOKUP_TIMEOUT). */
+  readonly objectLookup: { readonly cacheTtlMs: number; readonly timeoutMs: number };
   readonly audit: {
     readonly logVariables: boolean;
     readonly db: 'auto' | 'true' | 'false';
@@ -65,4 +69,9 @@ export interface Config {
   readonly keyChangePollMs: number;
   /** Limit for keys that carry none of their own. */
   readonly rateLimit: RateLimitSetting;
+  /** TRUSTED_ISSUERS_FILE, parsed; empty when unset. */
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  readonly trustedIssuersTimeoutMs: number;
+  /** Sessions for people (SIGN_IN); undefined when off. */
+  readonly signIn: SignInConfig | undefined;
 }

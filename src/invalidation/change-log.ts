@@ -16,6 +16,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function rowToInvalidation(row: Pick<ChangeRow, 'kind' | 'subject'>): Invalidation {
   if (row.kind === 'user' && row.subject) return { kind: 'user', userId: row.subject };
   if (row.kind === 'key' && row.subject && HEX64.test(row.subject)) return { kind: 'key', keyHash: row.subject };
+  if (row.kind === 'session' && row.subject && HEX64.test(row.subject)) return { kind: 'session', sessionHash: row.subject };
   return { kind: 'all' };
 }
 

@@ -55,6 +55,7 @@ export function withInvalidation(resolver: KeyResolver, bus: InvalidationBus, ho
   };
   return {
     resolve: (key) => resolver.resolve(key),
+    resolveHash: (hash) => resolver.resolveHash(hash),
     evict(keyOrHash) {
       const keyHash = keyOrHash.toLowerCase().startsWith(HASH_PREFIX) ? keyOrHash.slice(HASH_PREFIX.length).toLowerCase() : sha256Hex(keyOrHash);
       // Anything but a real hash cannot be cached, here or elsewhere: nothing to tell.

@@ -1,7 +1,7 @@
 export type { BusHandlers, InvalidationBus } from './bus';
 export { CHANNEL } from './bus';
 export { applyInvalidation, decodeInvalidation, encodeInvalidation } from './messages';
-export type { Envelope, Invalidation } from './messages';
+export type { Envelope, Invalidation, LocalCaches, SessionCache } from './messages';
 export { createInvalidationBus, createRedisClient, withInvalidation } from './cluster';
 export { createPostgresBus } from './postgres-bus';
 export type { Notify } from './postgres-bus';

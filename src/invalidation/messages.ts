@@ -4,6 +4,8 @@ import type { KeyResolver } from '../keys';
 export type Invalidation =
   | { readonly kind: 'user'; readonly userId: string }
   | { readonly kind: 'key'; readonly keyHash: string }
+  /** A sign-in session ended (logout, expiry, group removal): by the SHA-256 of its id. */
+  | { readonly kind: 'session'; readonly sessionHash: string }
   | { readonly kind: 'all' };
 
 export interface Envelope {
@@ -38,19 +40,38 @@ export function decodeInvalidation(text: string): Envelope | undefined {
   if (m.kind === 'key' && typeof m.keyHash === 'string' && HEX64.test(m.keyHash)) {
     return { origin: m.origin, invalidation: { kind: 'key', keyHash: m.keyHash } };
   }
+  if (m.kind === 'session' && typeof m.sessionHash === 'string' && HEX64.test(m.sessionHash)) {
+    return { origin: m.origin, invalidation: { kind: 'session', sessionHash: m.sessionHash } };
+  }
   return undefined;
 }
 
-/** Applies an invalidation to this instance's cache; returns how many entries went. */
-export function applyInvalidation(resolver: Pick<KeyResolver, 'evict' | 'evictUser' | 'reset' | 'size'>, invalidation: Invalidation): number {
+/** The session cache's side of an invalidation (sessions are cached apart from keys). */
+export interface SessionCache {
+  evict(hash: string): void;
+  evictUser(userId: string): void;
+  reset(): void;
+}
+
+/** What an invalidation clears: the key cache, and the session cache when sign-in is on. */
+export type LocalCaches = Pick<KeyResolver, 'evict' | 'evictUser' | 'reset' | 'size'> & { readonly sessions?: SessionCache };
+
+/** Applies an invalidation to this instance's caches; returns how many key entries went. */
+export function applyInvalidation(caches: LocalCaches, invalidation: Invalidation): number {
   switch (invalidation.kind) {
     case 'user':
-      return resolver.evictUser(invalidation.userId);
+      caches.sessions?.evictUser(invalidation.userId);
+      return caches.evictUser(invalidation.userId);
     case 'key':
-      return resolver.evict(`sha256:${invalidation.keyHash}`) ? 1 : 0;
+      // A key session resolves its key through the key cache: evicting the key reaches it too.
+      return caches.evict(`sha256:${invalidation.keyHash}`) ? 1 : 0;
+    case 'session':
+      caches.sessions?.evict(invalidation.sessionHash);
+      return 0;
     case 'all': {
-      const size = resolver.size;
-      resolver.reset();
+      const size = caches.size;
+      caches.reset();
+      caches.sessions?.reset();
       return size;
     }
   }

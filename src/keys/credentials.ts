@@ -6,9 +6,15 @@ export type CredentialSource = 'bearer' | 'basic' | 'x-prefect-user-id';
 export type Credential =
   | { readonly kind: 'none' }
   | { readonly kind: 'key'; readonly key: string; readonly source: CredentialSource }
+  /** The proxy's own sign-in cookie (SIGN_IN): read by the pipeline when no key came in a header. */
+  | { readonly kind: 'session'; readonly id: string }
   | { readonly kind: 'invalid'; readonly reason: string };
 
 const MAX_KEY_LENGTH = 512;
+/** Node reads at most 16 KiB of headers: no token can be longer. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Three base64url parts: the shape of a JWS in compact form. Whether it is one is for the verifier. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 /** Values clients send when they have no key (the Prefect 1 UI in server mode sends "null"). */
 const EMPTY_VALUES = new Set(['', 'null', 'undefined']);
@@ -46,7 +52,9 @@ function parseAuthorization(value: string): Credential {
 }
 
 function checkKey(key: string, source: CredentialSource): Credential {
-  if (key.length > MAX_KEY_LENGTH || !VISIBLE_ASCII.test(key)) {
+  // A signed token from a trusted issuer (TRUSTED_ISSUERS_FILE) is longer than any key.
+  const limit = JWT_SHAPE.test(key) ? MAX_TOKEN_LENGTH : MAX_KEY_LENGTH;
+  if (key.length > limit || !VISIBLE_ASCII.test(key)) {
     return { kind: 'invalid', reason: 'malformed API key' };
   }
   // A hash copied out of the database must not work as a key.

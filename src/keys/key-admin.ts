@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RoleTable } from '../authz';
-import { expandRoles, invalidScopes, splitScopes } from '../authz';
+import { expandRoles, formatScopeProblems, invalidObjectScopes, splitScopes } from '../authz';
 
 export interface KeyInfo {
   readonly user: string;
@@ -80,8 +80,9 @@ export function checkUser(user: string): void {
 export function normalizeScopes(text: string, roles: RoleTable): string {
   const scopes = splitScopes(text);
   if (scopes.length === 0) throw new KeyAdminError('INVALID', 'give at least one scope or role');
-  const bad = invalidScopes(scopes);
-  if (bad.length > 0) throw new KeyAdminError('INVALID', `malformed scopes: ${bad.join(', ')}`);
+  // Selectors included: a malformed one is refused with its reason, never stored to grant nothing.
+  const bad = invalidObjectScopes(scopes);
+  if (bad.length > 0) throw new KeyAdminError('INVALID', `malformed scopes: ${formatScopeProblems(bad)}`);
   const { unknownRoles } = expandRoles(scopes, roles);
   if (unknownRoles.length > 0) throw new KeyAdminError('INVALID', `unknown roles: ${unknownRoles.join(', ')}`);
   const stored = scopes.join(', ');

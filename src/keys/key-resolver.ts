@@ -30,6 +30,11 @@ export interface KeyLookupObserver {
 export interface KeyResolver {
   /** The principal for a presented key, or null when no valid row matches. Throws KeyStoreUnavailableError. */
   resolve(key: string): Promise<Principal | null>;
+  /**
+   * The principal of a key known only by its SHA-256 hex (a session started with it): only a row
+   * that stores the key hashed can match. Cached and evicted like the key itself.
+   */
+  resolveHash(hash: string): Promise<Principal | null>;
   /** Forgets a key given as the key itself or as its `sha256:<hex>` form; true if it was cached. */
   evict(keyOrHash: string): boolean;
   /** Forgets every cached key of a user: their key changed in the store. */
@@ -100,12 +105,12 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
   };
   let generation = 0;
 
-  const load = async (key: string, hash: string): Promise<Principal | null> => {
+  const load = async (key: string | null, hash: string): Promise<Principal | null> => {
     const started = generation;
     const began = performance.now();
     let rows;
     try {
-      rows = await store.findValidKeys([key, HASH_PREFIX + hash]);
+      rows = await store.findValidKeys(key === null ? [HASH_PREFIX + hash] : [key, HASH_PREFIX + hash]);
       options.observer?.keyLookup((performance.now() - began) / 1000, true);
     } catch (err) {
       options.observer?.keyLookup((performance.now() - began) / 1000, false);
@@ -132,22 +137,28 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
     return principal;
   };
 
+  const lookup = async (key: string | null, hash: string): Promise<Principal | null> => {
+    const cached = cache.get(hash);
+    if (cached !== undefined || unknown.get(hash)) {
+      options.observer?.keyCacheHit();
+      return cached ?? null;
+    }
+    options.observer?.keyCacheMiss();
+    // Concurrent requests with the same uncached key share one database lookup.
+    let pending = inFlight.get(hash);
+    if (!pending) {
+      pending = load(key, hash).finally(() => inFlight.delete(hash));
+      inFlight.set(hash, pending);
+    }
+    return pending;
+  };
+
   return {
-    async resolve(key) {
-      const hash = sha256Hex(key);
-      const cached = cache.get(hash);
-      if (cached !== undefined || unknown.get(hash)) {
-        options.observer?.keyCacheHit();
-        return cached ?? null;
-      }
-      options.observer?.keyCacheMiss();
-      // Concurrent requests with the same uncached key share one database lookup.
-      let pending = inFlight.get(hash);
-      if (!pending) {
-        pending = load(key, hash).finally(() => inFlight.delete(hash));
-        inFlight.set(hash, pending);
-      }
-      return pending;
+    resolve(key) {
+      return lookup(key, sha256Hex(key));
+    },
+    resolveHash(hash) {
+      return lookup(null, hash.toLowerCase());
     },
     evict(keyOrHash) {
       generation++;

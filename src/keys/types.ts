@@ -1,4 +1,4 @@
-import type { CompiledScopes } from '../authz';
+import type { ObjectScopes } from '../authz';
 import type { RateLimitSetting } from '../ratelimit';
 
 /** A row of `prefect_api_keys` that matched a presented key and has not expired. */
@@ -24,7 +24,8 @@ export interface Principal {
   readonly scopeList: readonly string[];
   /** Scopes with roles expanded: what the key may hand out to keys it creates. */
   readonly effectiveScopes: readonly string[];
-  readonly scopes: CompiledScopes;
+  /** Compiled with selectors (authz `compileScopes`): `isAllowed` reads them for requests not tied to objects, `isAllowedOn` object by object. */
+  readonly scopes: ObjectScopes;
   /** Identifies the key in audit records and `keys list`: the start of its SHA-256, never the key. */
   readonly keyId: string;
   /** Requests per second this key may make; null when unlimited. */

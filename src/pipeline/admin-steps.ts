@@ -14,6 +14,13 @@ export function isOwnPath(path: string): boolean {
   return OWN_PATHS.test(path);
 }
 
+const SIGN_IN_PATHS = /^\/auth(\/|$)/i;
+
+/** The sign-in pages (SIGN_IN): `/auth/login`, `/auth/callback`, ... */
+export function isSignInPath(path: string): boolean {
+  return SIGN_IN_PATHS.test(path);
+}
+
 /** The proxy's own routes: a key is always required on guarded ones, whatever ALLOW_PUBLIC_ACCESS says. */
 export function createAdminSteps(config: Config) {
   return {

@@ -5,7 +5,7 @@ import type { Credential } from '../keys';
 import type { ForwardPlan } from '../proxy';
 
 /** The ways into the proxy; each has a chain of its own in pipeline.ts. */
-export type Entry = 'graphql' | 'rest' | 'websocket' | 'admin';
+export type Entry = 'graphql' | 'rest' | 'websocket' | 'admin' | 'signin';
 
 /** How a chain ends: the one value the audit policy and the renderer look at. */
 export type Verdict =
@@ -42,7 +42,7 @@ export interface Exchange<Classified> {
   decided: DecidedOperation[];
 }
 
-export type StepName = 'host' | 'classify' | 'credential' | 'principal' | 'rate-limit' | 'handshake' | 'body' | 'decide';
+export type StepName = 'host' | 'classify' | 'credential' | 'principal' | 'same-origin' | 'rate-limit' | 'handshake' | 'body' | 'lookup' | 'decide';
 
 /** A step returns nothing to go on, or the verdict that ends the chain. */
 export type Step<X> = readonly [name: StepName, run: (x: X) => Verdict | undefined | Promise<Verdict | undefined>];

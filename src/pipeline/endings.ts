@@ -1,13 +1,13 @@
-import type { RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../app-context';
 import type { AuditSink, AuthFailureRecorder } from '../audit';
 import { AUDIT_OUTCOMES, auditPolicy, outcomeOfClose } from '../audit';
 import type { Config } from '../config';
-import type { ProxyError } from '../http';
-import { refuseUpgrade, sendError, sendJson } from '../http';
+import { ProxyError, refuseUpgrade, sendError, sendJson } from '../http';
 import type { Logger } from '../log';
 import type { ProxyMetrics } from '../metrics';
 import type { WebsocketRelay } from '../proxy';
+import type { SignIn } from '../signin';
 import { createUpstream, createUpstreamPool, SocketClose } from '../proxy';
 import type { Exchange, Verdict } from './chain';
 import type { SocketExchange } from './websocket-steps';
@@ -44,7 +44,11 @@ export interface HttpEnding {
 }
 
 /** Audit, then the verdict as HTTP: forwarded, answered, served by the admin routes, or refused in the client's dialect. */
-export function createHttpEnding(deps: EndingDeps & { readonly dialect: 'graphql' | 'rest'; readonly serve: RequestListener }): HttpEnding {
+export function createHttpEnding(deps: EndingDeps & {
+  readonly dialect: 'graphql' | 'rest';
+  readonly serve: (x: Exchange<unknown>, req: IncomingMessage, res: ServerResponse) => unknown;
+  readonly signIn?: SignIn;
+}): HttpEnding {
   const { config, context, dialect } = deps;
   const pool = createUpstreamPool(config.apiServiceUrl, config.upstreamTimeoutMs);
   const forward = createUpstream({
@@ -56,17 +60,35 @@ export function createHttpEnding(deps: EndingDeps & { readonly dialect: 'graphql
     x.scope.auditDecisions.push(...auditOf(x, verdict, deps.authFailures));
     switch (verdict.kind) {
       case 'refuse':
+        // A page opened without a session goes to sign-in; API calls get 401 JSON (an XHR cannot follow a redirect to a login page).
+        if (deps.signIn && verdict.error.code === 'UNAUTHENTICATED' && isNavigation(x.req)) {
+          res.statusCode = 302;
+          res.setHeader('Location', `/auth/login?next=${encodeURIComponent(x.req.url ?? '/')}`);
+          res.setHeader('Cache-Control', 'no-store');
+          return res.end();
+        }
         return sendError(res, verdict.error, x.entry === 'graphql' ? 'graphql' : 'rest');
       case 'answer':
         return sendJson(res, verdict.status, verdict.body);
       case 'forward':
         return forward(x.req, res, verdict.plan);
       case 'serve':
-        return deps.serve(x.req, res);
+        return void Promise.resolve(deps.serve(x, x.req, res)).catch((err: unknown) => {
+          deps.logger.error('unexpected error', { requestId: x.scope.id, error: err instanceof Error ? err : String(err) });
+          sendError(res, new ProxyError('INTERNAL_SERVER_ERROR', 'internal error in the auth proxy'), 'rest');
+        });
     }
   }) as HttpEnding;
   end.close = () => void pool.destroy();
   return end;
+}
+
+/** A browser opening a page (not a script's request): it can be sent to the sign-in page. */
+function isNavigation(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const mode = req.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  return (req.headers.accept ?? '').includes('text/html');
 }
 
 const POLICY = 1008;

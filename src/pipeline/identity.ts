@@ -1,11 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { MetricsDialect } from '../metrics';
+import { compileScopes } from '../authz';
 import { ProxyError } from '../http';
 import type { KeyResolver, Principal } from '../keys';
 import { KeyStoreUnavailableError, readCredential } from '../keys';
 import type { Logger } from '../log';
 import type { RateLimiter } from '../ratelimit';
-import { formatRateLimit } from '../ratelimit';
+import type { RateLimitSetting } from '../ratelimit';
+import { formatRateLimit, rateLimitFor } from '../ratelimit';
+import type { MachineIdentity, TokenVerifier } from '../tokens';
+import type { SignIn } from '../signin';
 import type { Exchange, Verdict } from './chain';
 
 /** Per-key rate limits; keys without a limit skip them. */
@@ -18,6 +22,12 @@ export interface IdentityOptions {
   readonly resolver: KeyResolver;
   readonly logger: Logger;
   readonly rate?: RateGuard;
+  /** SIGN_IN: a session cookie is a credential when no key came in a header. */
+  readonly signIn?: SignIn;
+  /** TRUSTED_ISSUERS_FILE: a signed token from one of them stands in for a key. */
+  readonly tokens?: TokenVerifier;
+  /** RATE_LIMIT, for machine identities whose roles carry none. */
+  readonly defaultRateLimit?: RateLimitSetting;
 }
 
 export interface IdentitySteps {
@@ -26,6 +36,8 @@ export interface IdentitySteps {
   /** The key's principal; unknown keys get 401, a key store outage 503. */
   principal(x: Exchange<unknown>): Promise<Verdict | undefined>;
   rateLimit(metricsDialect: MetricsDialect): (x: Exchange<unknown>) => Promise<Verdict | undefined>;
+  /** A request authenticated by the session cookie that changes something must come from the proxy's own origin. */
+  sameOrigin(x: Exchange<unknown>): Verdict | undefined;
 }
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="prefect-auth-proxy"' };
@@ -42,9 +54,35 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
   let lastLookupReport = 0;
   let failedLookups = 0;
 
+  // One principal per verified identity: the verifier caches identities until their tokens expire.
+  const machines = new WeakMap<MachineIdentity, Principal>();
+  const machine = async (x: Exchange<unknown>, token: string): Promise<Verdict | undefined> => {
+    const verified = await (options.tokens as TokenVerifier).verify(token);
+    if (!verified.ok) {
+      if (verified.code === 'SERVICE_UNAVAILABLE') {
+        return { kind: 'refuse', error: new ProxyError('SERVICE_UNAVAILABLE', verified.reason, { 'Retry-After': '5' }) };
+      }
+      return unauthenticated(verified.reason);
+    }
+    const identity = verified.identity;
+    let principal: Principal | undefined = machines.get(identity);
+    if (!principal) {
+      principal = {
+        userId: `${identity.issuerName}:${identity.subject}`, scopeList: identity.scopeList, effectiveScopes: identity.effectiveScopes,
+        scopes: compileScopes(identity.effectiveScopes), keyId: `machine:${identity.machineId}`,
+        rateLimit: rateLimitFor(identity.scopeList, identity.effectiveScopes, options.defaultRateLimit ?? null),
+      };
+      machines.set(identity, principal);
+    }
+    x.scope.principal = principal;
+    return undefined;
+  };
+
   return {
     credential: (allowPublic) => (x, headers = x.req.headers) => {
-      const credential = readCredential(headers);
+      let credential = readCredential(headers);
+      const sessionId = credential.kind === 'none' ? options.signIn?.sessionIdOf(x.req) : undefined;
+      if (sessionId !== undefined) credential = { kind: 'session', id: sessionId };
       x.credential = credential;
       if (credential.kind === 'invalid') return unauthenticated(credential.reason);
       if (credential.kind === 'none' && !allowPublic) {
@@ -55,10 +93,14 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
 
     async principal(x) {
       // Only ALLOW_PUBLIC_ACCESS lets a request without a credential this far: it has no principal.
-      if (x.credential.kind !== 'key') return undefined;
+      const credential = x.credential;
+      if (credential.kind !== 'key' && credential.kind !== 'session') return undefined;
       let principal: Principal | null;
+      if (credential.kind === 'key' && options.tokens?.looksLikeJwt(credential.key)) return machine(x, credential.key);
       try {
-        principal = await resolver.resolve(x.credential.key);
+        principal = credential.kind === 'key'
+          ? await resolver.resolve(credential.key)
+          : (await options.signIn?.sessions.resolve(credential.id))?.principal ?? null;
       } catch (err) {
         if (!(err instanceof KeyStoreUnavailableError)) throw err;
         // During an outage every request fails the same way: one line per 10 s says so, with a count.
@@ -70,9 +112,24 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
         }
         return { kind: 'refuse', error: new ProxyError('SERVICE_UNAVAILABLE', 'the API key store is unavailable; try again shortly', { 'Retry-After': '5' }) };
       }
-      if (!principal) return unauthenticated('invalid or expired API key');
+      if (!principal) {
+        return credential.kind === 'key'
+          ? unauthenticated('invalid or expired API key')
+          : unauthenticated('ended or unknown session', 'your session has ended: sign in again');
+      }
       x.scope.principal = principal;
       return undefined;
+    },
+
+    sameOrigin(x) {
+      if (x.credential.kind !== 'session' || !options.signIn) return undefined;
+      const verdict = options.signIn.checkSameOrigin(x.req);
+      if (verdict.allowed) return undefined;
+      return {
+        kind: 'refuse',
+        error: new ProxyError('FORBIDDEN', `refused a cross-site request made with the session cookie: ${verdict.reason}`),
+        early: { kind: 'cross-site', reason: verdict.reason },
+      };
     },
 
     rateLimit: (metricsDialect) => async (x) => {

@@ -10,8 +10,10 @@ import { auditFinishedRequest, beginRequest, discardUnreadBody, guardEmitter, lo
 import type { ProxyMetrics } from '../metrics';
 import { countFinishedRequest } from '../metrics';
 import { createWebsocketRelay } from '../proxy';
+import type { SignIn } from '../signin';
+import type { TokenVerifier } from '../tokens';
 import type { AdminExchange } from './admin-steps';
-import { createAdminSteps, isOwnPath } from './admin-steps';
+import { createAdminSteps, isOwnPath, isSignInPath } from './admin-steps';
 import type { Entry, Exchange, Step } from './chain';
 import { newExchange, runChain } from './chain';
 import { createHttpEnding, createSocketEnding } from './endings';
@@ -25,6 +27,10 @@ import type { SocketExchange } from './websocket-steps';
 import { createWebsocketSteps } from './websocket-steps';
 
 export interface PipelineDeps extends Omit<AdminDeps, 'rate' | 'authFailures'> {
+  /** SIGN_IN: sessions for people, and the /auth pages. */
+  readonly signIn?: SignIn;
+  /** TRUSTED_ISSUERS_FILE: machine identity from signed tokens. */
+  readonly tokens?: TokenVerifier;
   readonly context: AppContext;
   readonly audit: AuditSink;
   readonly rate?: RateGuard;
@@ -59,8 +65,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { config, context } = deps;
   const dialect: 'graphql' | 'rest' = config.apiKind === 'rest' ? 'rest' : 'graphql';
   const allowPublic = config.allowPublicAccess;
-  const identity = createIdentitySteps(deps);
-  const rest = createRestSteps(context);
+  const identity = createIdentitySteps({ ...deps, defaultRateLimit: config.rateLimit });
+  const rest = createRestSteps(context, deps.signIn !== undefined);
   const graphql = createGraphQLSteps(context, createDocumentCache(config.graphql.maxTokens), deps.logger);
   const admin = createAdminSteps(config);
   const relay = createWebsocketRelay(deps);
@@ -71,6 +77,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const graphqlChain: Step<GraphQLExchange>[] = [
     ['credential', identity.credential(allowPublic)],
     ['principal', identity.principal],
+    ['same-origin', identity.sameOrigin],
     ['rate-limit', identity.rateLimit('graphql')],
     ['classify', graphql.classify],
     ['body', graphql.body],
@@ -78,11 +85,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   ];
   const restChain: Step<RestExchange>[] = [
     ['host', rest.host],
-    ['classify', rest.classify], // the web UI's files end here: forwarded without a credential
+    ['classify', rest.classify], // the web UI's files end here, forwarded without a credential, unless SIGN_IN is on
     ['credential', identity.credential(allowPublic)],
     ['principal', identity.principal],
+    ['same-origin', identity.sameOrigin],
     ['rate-limit', identity.rateLimit('rest')],
     ['body', rest.body],
+    ['lookup', rest.lookup], // permissions narrowed to named objects: the objects, from the Prefect server (cached)
     ['decide', rest.decide],
   ];
   const websocketChain: Step<SocketExchange>[] = [
@@ -91,6 +100,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     ['handshake', socket.handshake], // from here on, refusals are close codes
     ['credential', (x) => identity.credential(allowPublic)(x, socket.credentialHeaders(x))],
     ['principal', identity.principal],
+    ['same-origin', identity.sameOrigin], // with the cookie: the exact Origin
     ['rate-limit', identity.rateLimit('websocket')],
     ['decide', socket.decide],
   ];
@@ -98,16 +108,26 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     ['classify', admin.classify], // health and readiness end here: served without a key
     ['credential', identity.credential(false)],
     ['principal', identity.principal],
+    ['same-origin', identity.sameOrigin],
     ['rate-limit', identity.rateLimit('admin')],
     ['decide', admin.decide],
+  ];
+  // Sign-in pages (SIGN_IN): public by nature; each form post checks its own Origin.
+  const signinChain: Step<Exchange<never>>[] = [
+    ['classify', () => ({ kind: 'serve' })],
   ];
   const chains: Record<Exclude<Entry, 'websocket'>, Step<Exchange<never>>[]> = {
     graphql: graphqlChain as Step<Exchange<never>>[],
     rest: restChain as Step<Exchange<never>>[],
     admin: adminChain as Step<Exchange<never>>[],
+    signin: signinChain,
   };
 
-  const endHttp = createHttpEnding({ ...deps, dialect, serve: createAdminApp(deps, context.trust) });
+  const adminApp = createAdminApp(deps, context.trust);
+  const signIn = deps.signIn;
+  const endHttp = createHttpEnding({
+    ...deps, dialect, serve: (x, req, res) => (x.entry === 'signin' && signIn ? signIn.handle(req, res) : adminApp(req, res)),
+  });
   const endSocket = createSocketEnding({ ...deps, relay });
   const corsHandler = cors({
     origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
@@ -122,15 +142,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   const request: RequestListener = (req, res) => {
     const path = pathOfTarget(req.url);
-    const entry = path !== undefined && isOwnPath(path) ? 'admin' : dialect;
+    const entry = path !== undefined && isOwnPath(path) ? 'admin' : path !== undefined && deps.signIn && isSignInPath(path) ? 'signin' : dialect;
     const scope = beginRequest(req, res, context.trust, path ?? '(invalid)');
     if (entry === 'graphql') scope.route = 'graphql';
-    logRequestOnFinish(deps.logger, req, res, entry === 'admin');
+    logRequestOnFinish(deps.logger, req, res, entry === 'admin' || entry === 'signin');
     // One place for every route: an answer given before the body was read leaves the rest to drain.
     res.once('finish', () => discardUnreadBody(req));
     res.once('close', () => {
       auditFinishedRequest(deps.audit, scope, res);
-      if (deps.metrics) countFinishedRequest(deps.metrics, entry, scope, res);
+      if (deps.metrics) countFinishedRequest(deps.metrics, entry === 'signin' ? 'admin' : entry, scope, res);
     });
     if (path === undefined) {
       // Absolute-form and asterisk targets are for forward proxies; nothing here routes them.
@@ -162,6 +182,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     request,
     upgrade,
     closeSockets: (graceMs) => relay.close(graceMs),
-    close: () => endHttp.close(),
+    close: () => {
+      endHttp.close();
+      void rest.close();
+    },
   };
 }

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { ProxyError, scopeOf, sendError } from '../http';
 import type { Dialect, TrustFunction } from '../http';
 import type { Logger } from '../log';
+import { stripProxyCookies } from '../signin';
 
 /**
  * Client headers the upstream must never see: the caller's key, provenance it could spoof, and
@@ -154,6 +155,12 @@ export function outgoingHeaders(req: IncomingMessage, dropped: ReadonlySet<strin
     const value = req.headers[name];
     if (value === undefined || dropped.has(name) || named?.has(name)) continue;
     if (!trustedClient && FORWARDED.has(name)) continue;
+    if (name === 'cookie') {
+      // The proxy's own cookies (sign-in session, attempts) never reach Prefect; others pass as sent.
+      const kept = stripProxyCookies(Array.isArray(value) ? value.join('; ') : value);
+      if (kept !== undefined) out[name] = kept;
+      continue;
+    }
     out[name] = value;
   }
   const hostHeader = req.headers.host ?? '';

@@ -6,3 +6,5 @@ export { deriveTokenKey, openToken, sealToken, TOKEN_KEY_BYTES } from './token-s
 export { checkLists, checkNewSession, checkToken, parseList, SESSION_LIMITS } from './new-session';
 export type { CheckedSession } from './new-session';
 export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TOUCH_INTERVAL_MS } from './defaults';
+export { createSessionResolver } from './resolver';
+export type { GroupCheck, SessionPrincipal, SessionResolver, SessionResolverOptions } from './resolver';

@@ -16,3 +16,5 @@ export { checkOrigin } from './origin-check';
 export type { OriginCheckInput, OriginVerdict } from './origin-check';
 export { createRelyingParty } from './relying-party';
 export type { BeganSignIn, RelyingParty, RelyingPartyOptions, SignInResult, SignInTokens } from './relying-party';
+export { createSignIn } from './service';
+export type { SignIn, SignInDeps } from './service';

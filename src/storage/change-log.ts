@@ -54,7 +54,7 @@ function toRows(changes: readonly Invalidation[]): Array<{ kind: string; subject
   const rows: Array<{ kind: string; subject: string | null }> = [];
   for (const change of changes) {
     if (change.kind === 'all') return all;
-    const subject = change.kind === 'user' ? change.userId : change.keyHash;
+    const subject = change.kind === 'user' ? change.userId : change.kind === 'key' ? change.keyHash : change.sessionHash;
     // A subject the column cannot hold whole must not be cut into another user's name.
     if (subject.length > SUBJECT_MAX) return all;
     rows.push({ kind: change.kind, subject });

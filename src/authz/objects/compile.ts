@@ -1,5 +1,6 @@
 import type { CompiledScopes } from '../scopes';
 import { compileScopes } from '../scopes';
+import { familiesOfPattern } from './kinds';
 import { parseObjectScope } from './parse-scope';
 import type { Selector } from './types';
 
@@ -13,8 +14,15 @@ export interface NarrowedScope {
   readonly asDeny: CompiledScopes;
 }
 
-/** A key's scopes: those without a selector compiled as always, the narrowed ones beside them. */
-export interface ObjectScopes {
+/**
+ * A key's scopes in the full grammar. Read as plain CompiledScopes (`isAllowed`), they mean what
+ * they mean for a request that is not tied to named objects: narrowed grants grant nothing, and
+ * each narrowed deny denies its permission on every named object (it may apply to any of them).
+ * So code that knows nothing of objects can never read them wider than they are. `isAllowedOn`
+ * reads them object by object, from `base`, `grants` and `denies`.
+ */
+export interface ObjectScopes extends CompiledScopes {
+  /** The scopes without a selector, compiled as always. */
   readonly base: CompiledScopes;
   readonly grants: readonly NarrowedScope[];
   readonly denies: readonly NarrowedScope[];
@@ -44,5 +52,12 @@ export function compileObjectScopes(scopes: readonly string[]): ObjectScopes {
       (scope.deny ? denies : grants).push(narrowed);
     }
   }
-  return { base: compileScopes(plain), grants, denies };
+  const base = compileScopes(plain);
+  // A narrowed deny, not tied to objects, denies its pattern within the families of named objects only.
+  const untied = denies.flatMap((d) => familiesOfPattern(permissionOf(d.text)).map((p) => `!${p}`));
+  return { ...base, denied: [...base.denied, ...compileScopes(untied).denied], base, grants, denies };
+}
+
+function permissionOf(narrowedDeny: string): string {
+  return narrowedDeny.slice(1, narrowedDeny.indexOf('@'));
 }

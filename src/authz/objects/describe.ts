@@ -56,3 +56,14 @@ function clean(text: string): string {
 export function toAuditObject(object: ObjectFacts): { kind: ObjectKind; id?: string; name?: string } {
   return { kind: object.kind, ...(object.id !== undefined ? { id: object.id } : {}), ...(object.name !== undefined ? { name: object.name } : {}) };
 }
+
+/**
+ * One object as an audit row's field: `deployment:<id> <flow>/<name>`, `flow_run:<id> <name> of
+ * <deployment>`, `(after)` for the object as the change would leave it. Names cleaned and capped as in denials.
+ */
+export function auditObjectField(object: ObjectFacts): string {
+  const head = `${object.kind}:${object.id !== undefined ? clean(object.id) : '-'} ${object.name !== undefined ? clean(object.name) : '-'}`;
+  const d = object.deployment;
+  const of = object.kind !== 'flow_run' || d === undefined ? '' : d === null ? ' of no deployment' : ` of deployment:${d.id !== undefined ? clean(d.id) : '-'} ${d.name !== undefined ? clean(d.name) : '-'}`;
+  return `${head}${of}${object.missing ? ' (not found)' : ''}${object.after ? ' (after)' : ''}`;
+}

@@ -44,6 +44,18 @@ export function kindsOfPattern(pattern: string): ObjectKind[] {
   return [...new Set(kinds.map(([, , kind]) => kind))];
 }
 
+/**
+ * A pattern cut down to the families of named objects: `write` gives `write/deployments`,
+ * `write/flow_runs`, ... (every family with the verb `write`); a pattern naming the family
+ * keeps its further segments. Together they
+ * match exactly the permissions on named objects the pattern matches.
+ */
+export function familiesOfPattern(pattern: string): string[] {
+  const segments = pattern === '*' ? [] : pattern.split('/');
+  const families = FAMILIES.filter(([verb, resource]) => segmentMayMatch(segments[0], verb) && segmentMayMatch(segments[1], resource));
+  return [...new Set(families.map(([verb, resource]) => [verb, resource, ...segments.slice(2)].join('/')))];
+}
+
 function segmentMayMatch(segment: string | undefined, name: string): boolean {
   if (segment === undefined) return true;
   if (!segment.includes('*')) return segment === name;

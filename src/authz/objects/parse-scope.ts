@@ -20,6 +20,7 @@ export type ParsedScope =
 
 export type ScopeResult = { readonly ok: true; readonly scope: ParsedScope } | { readonly ok: false; readonly scope: string; readonly reason: string };
 
+const MALFORMED = 'malformed scope';
 const ROLE_PREFIX = 'role:';
 const ROLE_NAME = /^[a-z0-9_-]{1,64}$/;
 const READ_VERBS = new Set(['read', 'query']);
@@ -27,7 +28,7 @@ const READ_VERBS = new Set(['read', 'query']);
 export function parseObjectScope(text: string): ScopeResult {
   const fail = (reason: string): ScopeResult => ({ ok: false, scope: text, reason });
   const at = text.indexOf('@');
-  if (at < 0) return invalidScopes([text]).length === 0 ? { ok: true, scope: { type: 'plain', text } } : fail('malformed scope');
+  if (at < 0) return invalidScopes([text]).length === 0 ? { ok: true, scope: { type: 'plain', text } } : fail(MALFORMED);
   const deny = text.startsWith('!');
   const permission = text.slice(deny ? 1 : 0, at);
   const parsed = parseSelector(text.slice(at + 1));
@@ -69,4 +70,14 @@ export function someKindFits(kinds: readonly ObjectKind[], selector: Selector): 
 /** The scopes that are malformed, each with the reason: the replacement for invalidScopes once selectors are accepted. */
 export function invalidObjectScopes(scopes: readonly string[]): { scope: string; reason: string }[] {
   return scopes.map(parseObjectScope).flatMap((r) => (r.ok ? [] : [{ scope: r.scope, reason: r.reason }]));
+}
+
+/** The malformed scopes alone, in the full grammar: `invalidScopes` of the authz face. */
+export function malformedScopes(scopes: readonly string[]): string[] {
+  return invalidObjectScopes(scopes).map((p) => p.scope);
+}
+
+/** `a, write/x@tag:* (reason)`: what refusals and start-up errors list; a plain scope needs no reason. */
+export function formatScopeProblems(problems: readonly { scope: string; reason: string }[]): string {
+  return problems.map((p) => (p.reason === MALFORMED ? p.scope : `${p.scope} (${p.reason})`)).join(', ');
 }

@@ -66,7 +66,7 @@ function findRule(method: string, segments: readonly string[]): { route: string;
 }
 
 /** `{id:uuid}` → `id`, read from the segment at the same place. */
-function pathParams(template: string, segments: readonly string[]): Record<string, string> {
+export function pathParams(template: string, segments: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {};
   template.split('/').filter(Boolean).forEach((part, i) => {
     const m = /^\{([^}:]+)(?::[^}]*)?\}$/.exec(part);

@@ -64,6 +64,20 @@ describe.each(DB_KINDS)('key management CLI on %s', (kind: DbKind) => {
     expect((await call(key, 'mutation { delete_project(input: {}) { success } }')).status).toBe(403);
   });
 
+  it('creates a key narrowed to named things with --only, as easily as any other', async () => {
+    const created = await cli('keys', 'create', '--user', 'ci-team-a', '--role', 'runner', '--only', 'deployment:team-a/*', '--only', 'pool:pool-a');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain('scopes role:runner@deployment:team-a/*+pool:pool-a');
+    expect((await db.knex('prefect_api_keys').where({ user_id: 'ci-team-a' }).first()).scopes).toBe('role:runner@deployment:team-a/*+pool:pool-a');
+    // Prefect 1 objects are not narrowed: a narrowed role keeps its reads and drops its Prefect 1 mutations.
+    const key = created.stdout.trim();
+    expect((await call(key, '{ flow { id } }')).status).toBe(200);
+    expect((await call(key, 'mutation { create_flow_run(input: {}) { id } }')).status).toBe(403);
+    expect((await cli('keys', 'set-scopes', '--user', 'ci-team-a', '--role', 'runner', '--only', 'tag:team-a')).code).toBe(0);
+    expect((await db.knex('prefect_api_keys').where({ user_id: 'ci-team-a' }).first()).scopes).toBe('role:runner@tag:team-a');
+    await db.knex('prefect_api_keys').where({ user_id: 'ci-team-a' }).delete();
+  });
+
   it('lists and shows keys without ever printing one', async () => {
     const list = await cli('keys', 'list', '--json');
     expect(list.code).toBe(0);
@@ -86,6 +100,9 @@ describe.each(DB_KINDS)('key management CLI on %s', (kind: DbKind) => {
       [['keys', 'create', '--user', 'bob', '--scopes', 'query/*', '--by', 'a-very-long-admin-name'], 1, /1 to 11 characters/],
       [['keys', 'create', '--user', 'bob', '--scopes', 'query/*', '--expires', 'soon'], 1, /cannot read expiry/],
       [['keys', 'create', '--user', 'bob'], 2, /--scopes/],
+      [['keys', 'create', '--user', 'bob', '--scopes', 'read/*', '--only', 'tag:a'], 2, /--only narrows the role/],
+      [['keys', 'create', '--user', 'bob', '--role', 'runner', '--only', 'team-a/*'], 1, /malformed scopes: role:runner@team-a\/\* \(.*key:pattern/],
+      [['keys', 'create', '--user', 'bob', '--scopes', 'read/deployments@tag:a'], 1, /reads are not narrowed/],
       [['keys', 'create'], 2, /--user/],
       [['keys', 'frobnicate'], 2, /unknown command/],
     ];

@@ -123,3 +123,45 @@ describe('scopesCover: a key never grants more than it holds', () => {
     expect(scopesCover(held, requested).ok).toBe(expected);
   });
 });
+
+describe('roles narrowed to objects', () => {
+  const table = buildRoleTable({
+    'team-a-runner': ['role:runner@deployment:team-a/*'],
+    'team-a-worker': ['role:worker@pool:pool-a', 'secret/block_documents@block:team-a-*'],
+    'team-a-nightly': 'role:team-a-runner@deployment:team-a/nightly',
+  });
+
+  it.each([
+    // [scopes, includes, excludes]
+    [['role:team-a-runner'], ['read/*', 'write/deployments/create_flow_run@deployment:team-a/*'], ['write/deployments/create_flow_run', 'mutation/create_flow_run']],
+    [['role:runner@deployment:team-a/*'], ['write/flow_runs/set_state/cancelling@deployment:team-a/*'], ['write/flow_runs/set_state/cancelling']],
+    [['role:team-a-worker'], ['write/work_pools/get_scheduled_flow_runs@pool:pool-a', 'write/logs', 'secret/block_documents@block:team-a-*'], ['secret/block_documents', 'write/variables/create']],
+    // A narrowed role narrowed again: the selectors are ANDed.
+    [['role:team-a-nightly'], ['write/deployments/create_flow_run@deployment:team-a/*+deployment:team-a/nightly'], ['write/deployments/create_flow_run@deployment:team-a/*']],
+  ])('%j expands to narrowed scopes', (scopes, included, excluded) => {
+    const expanded = expandRoles(scopes, table).scopes;
+    expect(expanded).toEqual(expect.arrayContaining(included));
+    for (const scope of excluded) expect(expanded).not.toContain(scope);
+  });
+
+  it.each([
+    ['role:runner@team-a/*'],
+    ['role:runner@'],
+    ['role:runner@name:x'],
+    ['role:nope@tag:a'],
+  ])('%s is refused as a role and grants nothing, never the whole role', (scope) => {
+    const { scopes, unknownRoles } = expandRoles([scope], table);
+    expect(scopes).toEqual([]);
+    expect(unknownRoles).toEqual([scope]);
+  });
+
+  it.each([
+    [{ bad: ['role:runner@team-a'] }, /role "bad" has malformed scopes: role:runner@team-a \(.*key:pattern/],
+    [{ bad: ['write/deployments@name:x'] }, /unknown selector key "name"/],
+    [{ bad: ['read/deployments@tag:a'] }, /reads are not narrowed/],
+    [{ bad: ['query/(x)'] }, /malformed scopes: query\/\(x\)$/],
+    [{ bad: ['role:nope@tag:a'] }, /refers to unknown role "nope"/],
+  ])('a roles file with %j is refused', (overrides, message) => {
+    expect(() => buildRoleTable(overrides)).toThrow(message);
+  });
+});

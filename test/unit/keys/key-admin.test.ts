@@ -32,6 +32,22 @@ describe('normalizeScopes', () => {
   it.each(['', 'role:nope', 'query/(.*)'])('refuses %j', (input) => {
     expect(() => normalizeScopes(input, roles)).toThrow(KeyAdminError);
   });
+
+  it.each([
+    ['role:runner@deployment:team-a/*', 'role:runner@deployment:team-a/*'],
+    ['role:viewer write/deployments@tag:team-a+pool:pool-a,!write/deployments@tag:prod', 'role:viewer, write/deployments@tag:team-a+pool:pool-a, !write/deployments@tag:prod'],
+  ])('accepts selectors: %j', (input, stored) => {
+    expect(normalizeScopes(input, roles)).toBe(stored);
+  });
+
+  it.each([
+    ['write/deployments@team-a/*', /malformed scopes: write\/deployments@team-a\/\* \(.*key:pattern/],
+    ['role:runner@name:team-a/*', /unknown selector key "name"/],
+    ['read/deployments@tag:team-a', /reads are not narrowed/],
+    ['role:nope@tag:a', /unknown roles: role:nope@tag:a/],
+  ])('refuses a malformed or unknown selector with the reason: %j', (input, message) => {
+    expect(() => normalizeScopes(input, roles)).toThrow(message);
+  });
 });
 
 describe('generateKey', () => {

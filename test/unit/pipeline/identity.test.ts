@@ -16,6 +16,7 @@ const principal = (userId: string, limited = false): Principal => ({
 });
 const KEYS: Record<string, Principal> = { good: principal('alice'), limited: principal('bob', true) };
 const resolver = (down = false): KeyResolver => ({
+  resolveHash: async () => null,
   resolve: async (key) => {
     if (down) throw new KeyStoreUnavailableError('ECONNREFUSED (connection refused)');
     return KEYS[key] ?? null;

@@ -1,0 +1,119 @@
+import { LRUCache } from 'lru-cache';
+import type { RoleTable } from '../authz';
+import { compileScopes, expandRoles } from '../authz';
+import type { KeyResolver, Principal } from '../keys';
+import type { RateLimitSetting } from '../ratelimit';
+import { rateLimitFor } from '../ratelimit';
+import { isGroupCheckDue } from './liveness';
+import { hashSessionId, isSessionId } from './session-id';
+import type { SessionRecord, SessionStore } from './types';
+
+/** What a due group check came to: the record as it is now, or the session is over. */
+export type GroupCheck = { readonly kept: SessionRecord } | { readonly ended: true };
+
+export interface SessionResolverOptions {
+  readonly store: SessionStore;
+  /** Key sessions stand for their key: its row decides, so revoking or re-scoping the key applies. */
+  readonly keys: KeyResolver;
+  readonly roles: RoleTable;
+  readonly defaultRateLimit: RateLimitSetting;
+  /** How long a session is trusted without reading its row; evictions end it sooner. */
+  readonly cacheTtlMs: number;
+  readonly groupRefreshMs: number;
+  /** Reads the person's groups again at the provider (OIDC sessions). */
+  readonly checkGroups?: (record: SessionRecord) => Promise<GroupCheck>;
+  readonly onTouchFailed?: (err: unknown) => void;
+}
+
+export interface SessionPrincipal {
+  readonly principal: Principal;
+  readonly record: SessionRecord;
+}
+
+export interface SessionResolver {
+  /** The principal behind a session cookie's id, or null (unknown, ended, expired, idle). Throws when the store is down. */
+  resolve(rawId: string): Promise<SessionPrincipal | null>;
+  evict(hash: string): void;
+  evictUser(userId: string): void;
+  /** Sessions started with this key (its SHA-256 hex). */
+  evictKey(keyHash: string): void;
+  reset(): void;
+}
+
+const NEGATIVE_TTL_MS = 10_000;
+
+/** Sessions as principals, cached by the id's hash (never the id), like keys. */
+export function createSessionResolver(options: SessionResolverOptions): SessionResolver {
+  const cache = new LRUCache<string, SessionRecord>({ max: 10_000, ttl: options.cacheTtlMs, ttlAutopurge: false });
+  const unknown = new LRUCache<string, true>({ max: 10_000, ttl: NEGATIVE_TTL_MS, ttlAutopurge: false });
+  const checking = new Map<string, Promise<GroupCheck>>();
+
+  const principalOf = async (record: SessionRecord): Promise<Principal | null> => {
+    const keyId = `session:${record.hash.slice(0, 12)}`;
+    if (record.kind === 'key') {
+      const key = record.keyHash ? await options.keys.resolveHash(record.keyHash) : null;
+      return key && key.userId === record.userId ? { ...key, keyId } : null;
+    }
+    const scopeList = record.roles.map((role) => `role:${role}`);
+    const effectiveScopes = expandRoles(scopeList, options.roles).scopes;
+    return {
+      userId: record.userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId,
+      rateLimit: rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit),
+    };
+  };
+
+  // One group check at a time per session, however many requests arrive while it runs.
+  const checkGroups = (record: SessionRecord): Promise<GroupCheck> => {
+    let pending = checking.get(record.hash);
+    if (!pending) {
+      pending = (options.checkGroups as NonNullable<typeof options.checkGroups>)(record).finally(() => checking.delete(record.hash));
+      checking.set(record.hash, pending);
+    }
+    return pending;
+  };
+
+  return {
+    async resolve(rawId) {
+      if (!isSessionId(rawId)) return null;
+      const hash = hashSessionId(rawId);
+      if (unknown.get(hash)) return null;
+      let record = cache.get(hash) ?? null;
+      if (!record) {
+        record = await options.store.find(rawId);
+        if (!record) {
+          unknown.set(hash, true);
+          return null;
+        }
+        cache.set(hash, record);
+      }
+      if (record.kind === 'oidc' && options.checkGroups && isGroupCheckDue(record, Date.now(), options.groupRefreshMs)) {
+        const checked = await checkGroups(record);
+        if ('ended' in checked) {
+          cache.delete(hash);
+          unknown.set(hash, true);
+          return null;
+        }
+        record = checked.kept;
+        cache.set(hash, record);
+      }
+      // The store writes at most once a touch interval; a failed write only makes idleness come sooner.
+      options.store.touch(hash).catch((err: unknown) => options.onTouchFailed?.(err));
+      const principal = await principalOf(record);
+      return principal ? { principal, record } : null;
+    },
+    evict(hash) {
+      cache.delete(hash);
+      unknown.delete(hash);
+    },
+    evictUser(userId) {
+      for (const [hash, record] of cache.entries()) if (record.userId === userId) cache.delete(hash);
+    },
+    evictKey(keyHash) {
+      for (const [hash, record] of cache.entries()) if (record.keyHash === keyHash) cache.delete(hash);
+    },
+    reset() {
+      cache.clear();
+      unknown.clear();
+    },
+  };
+}
