@@ -63,6 +63,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const resolver = bus ? withInvalidation(localResolver, bus, { logger: log, onLocal: (i) => metrics.invalidation('local', i.kind) }) : localResolver;
   // Sessions are cached apart from keys; the same invalidations reach both (sign-in is built below).
   let signIn: SignIn | undefined;
+  let sessionPurge: NodeJS.Timeout | undefined;
   const local: LocalCaches = {
     evict: (keyOrHash) => localResolver.evict(keyOrHash),
     evictUser: (userId) => localResolver.evictUser(userId),
@@ -87,6 +88,11 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, recordChange: storage.recordChange });
     // An unreachable provider does not stop the proxy (keys keep working); /readyz says so until it answers.
     await signIn.start();
+    // Ended and expired sessions are kept a week (who signed out, and why), then deleted.
+    sessionPurge = setInterval(() => {
+      storage.sessions.purgeExpired(Date.now() - SESSION_KEEP_MS).catch((err: unknown) => log.warn('cannot delete old sessions', { reason: (err as Error).message }));
+    }, HOUR_MS);
+    sessionPurge.unref();
   }
   const tokens = config.trustedIssuers.length > 0 ? createTokenVerifier({
     issuers: config.trustedIssuers, roles: config.roles, fetchTimeoutMs: config.trustedIssuersTimeoutMs, warn: (m, meta) => log.warn(m, meta),
@@ -130,6 +136,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
 
   const stop = async (graceMs = config.shutdownGraceMs): Promise<void> => {
     draining = true;
+    clearInterval(sessionPurge);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const socketsClosed = proxy.closeSockets(graceMs);
     // Connections turn idle as their requests finish: close them then, not when clients give up on them.
@@ -152,6 +159,9 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   };
   return { config, logger: log, store, audit, proxy, server, port, metrics, metricsPort: metricsServer?.port, stop };
 }
+
+const HOUR_MS = 3_600_000;
+const SESSION_KEEP_MS = 7 * 24 * HOUR_MS;
 
 /** Sign-in works when the provider was discovered and the session table answers. */
 function signInProblem(signIn: SignIn, storage: Storage): () => Promise<string | undefined> {

@@ -100,7 +100,7 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
       try {
         principal = credential.kind === 'key'
           ? await resolver.resolve(credential.key)
-          : (await options.signIn?.sessions.resolve(credential.id))?.principal ?? null;
+          : (await options.signIn?.sessions.resolve(credential.id, { requestId: x.scope.id, client: x.scope.client }))?.principal ?? null;
       } catch (err) {
         if (!(err instanceof KeyStoreUnavailableError)) throw err;
         // During an outage every request fails the same way: one line per 10 s says so, with a count.

@@ -7,4 +7,4 @@ export { checkLists, checkNewSession, checkToken, parseList, SESSION_LIMITS } fr
 export type { CheckedSession } from './new-session';
 export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TOUCH_INTERVAL_MS } from './defaults';
 export { createSessionResolver } from './resolver';
-export type { GroupCheck, SessionPrincipal, SessionResolver, SessionResolverOptions } from './resolver';
+export type { GroupCheck, SessionAsker, SessionPrincipal, SessionResolver, SessionResolverOptions } from './resolver';

@@ -23,6 +23,14 @@ export interface SessionResolverOptions {
   /** Reads the person's groups again at the provider (OIDC sessions). */
   readonly checkGroups?: (record: SessionRecord) => Promise<GroupCheck>;
   readonly onTouchFailed?: (err: unknown) => void;
+  /** A session met past its absolute or idle expiry: ended in the store here, once, and reported. */
+  readonly onExpired?: (record: SessionRecord, asker: SessionAsker | undefined) => void;
+}
+
+/** Who presented the session, for the audit row of its expiry. */
+export interface SessionAsker {
+  readonly requestId: string;
+  readonly client: string;
 }
 
 export interface SessionPrincipal {
@@ -32,7 +40,7 @@ export interface SessionPrincipal {
 
 export interface SessionResolver {
   /** The principal behind a session cookie's id, or null (unknown, ended, expired, idle). Throws when the store is down. */
-  resolve(rawId: string): Promise<SessionPrincipal | null>;
+  resolve(rawId: string, asker?: SessionAsker): Promise<SessionPrincipal | null>;
   evict(hash: string): void;
   evictUser(userId: string): void;
   /** Sessions started with this key (its SHA-256 hex). */
@@ -73,17 +81,22 @@ export function createSessionResolver(options: SessionResolverOptions): SessionR
   };
 
   return {
-    async resolve(rawId) {
+    async resolve(rawId, asker) {
       if (!isSessionId(rawId)) return null;
       const hash = hashSessionId(rawId);
       if (unknown.get(hash)) return null;
       let record = cache.get(hash) ?? null;
       if (!record) {
-        record = await options.store.find(rawId);
-        if (!record) {
+        const found = await options.store.lookup(rawId);
+        if (found.state !== 'live') {
           unknown.set(hash, true);
+          // Ending it makes the expiry a fact every instance reads alike, and reports it once.
+          if ((found.state === 'expired' || found.state === 'idle') && await options.store.end(found.record.hash, 'expired')) {
+            options.onExpired?.(found.record, asker);
+          }
           return null;
         }
+        record = found.record;
         cache.set(hash, record);
       }
       if (record.kind === 'oidc' && options.checkGroups && isGroupCheckDue(record, Date.now(), options.groupRefreshMs)) {

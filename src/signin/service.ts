@@ -131,6 +131,11 @@ export function createSignIn(deps: SignInDeps): SignIn {
     store: deps.store, keys: deps.keys, roles: config.roles, defaultRateLimit: config.rateLimit,
     cacheTtlMs: 30_000, groupRefreshMs: settings.groupRefreshMs, ...(oidc ? { checkGroups } : {}),
     onTouchFailed: () => undefined,
+    onExpired: (session, asker) => deps.audit.record({
+      outcome: 'BLOCKED', dialect: 'admin', operationType: 'signin', operationName: 'session expired', fields: [`${session.kind} session`],
+      permissions: [], time: new Date(), requestId: asker?.requestId ?? '-', user: session.userId, keyId: `session:${session.hash.slice(0, 12)}`,
+      client: asker?.client ?? '-', status: 401, latencyMs: 0,
+    }),
   });
 
   const html = (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void => {

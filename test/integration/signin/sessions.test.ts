@@ -128,6 +128,20 @@ describe('sessions for people: sign in with a key or the identity provider', () 
     expect(await me.json()).toMatchObject({ user: 'vera', kind: 'key' });
   });
 
+  it('ends a session past its lifetime: 401, the row ended as expired, and one audit row', async () => {
+    const b = browser(stack.url);
+    await b.fetch('/auth/login', { method: 'POST', body: new URLSearchParams({ key: VIEWER_KEY, next: '/' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const newest = await stack.db.knex('prefect_auth_proxy_sessions').orderBy('created_at', 'desc').first('id_hash');
+    const hash = (newest as { id_hash: string }).id_hash;
+    await stack.db.knex('prefect_auth_proxy_sessions').where({ id_hash: hash }).update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    expect((await b.fetch(`/api/flows/${ID}`)).status).toBe(401);
+    expect((await b.fetch(`/api/flows/${ID}`)).status).toBe(401);
+    const row = await stack.db.knex('prefect_auth_proxy_sessions').where({ id_hash: hash }).first('end_reason');
+    expect(row?.end_reason).toBe('expired');
+    await waitFor(() => stack.proxy.auditLines().some((l) => l.operationName === 'session expired' && l.user === 'vera'));
+    expect(stack.proxy.auditLines().filter((l) => l.operationName === 'session expired' && l.keyId === `session:${hash.slice(0, 12)}`)).toHaveLength(1);
+  });
+
   it('refuses a wrong key on the page, and records the attempt without the key', async () => {
     const b = browser(stack.url);
     const res = await b.fetch('/auth/login', { method: 'POST', body: new URLSearchParams({ key: 'not-a-real-key-xyz', next: '/' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
