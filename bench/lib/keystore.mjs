@@ -20,6 +20,12 @@ export function seedKeyStore(root, database, count) {
     INSERT INTO prefect_api_keys VALUES ('viewer', 'role:viewer',
            'sha256:' || encode(sha256(convert_to('benchkey-viewer', 'UTF8')), 'hex'),
            now(), now() + interval '1 day', now(), now(), 'bench', 'bench');
+    INSERT INTO prefect_api_keys VALUES ('runner', 'role:runner',
+           'sha256:' || encode(sha256(convert_to('benchkey-runner', 'UTF8')), 'hex'),
+           now(), now() + interval '1 day', now(), now(), 'bench', 'bench');
+    INSERT INTO prefect_api_keys VALUES ('team-a-runner', 'role:runner@deployment:team-a/*',
+           'sha256:' || encode(sha256(convert_to('benchkey-team-a', 'UTF8')), 'hex'),
+           now(), now() + interval '1 day', now(), now(), 'bench', 'bench');
     ANALYZE prefect_api_keys;`]);
   const plan = execFileSync('psql', [...PSQL, '-d', database, '-At', '-c',
     "EXPLAIN SELECT user_id FROM prefect_api_keys WHERE api_key IN ('a', 'sha256:b')"]).toString();

@@ -37,7 +37,10 @@ export function ensureCommand(command, pkg) {
   }
 }
 
-/** The trivial upstream: nginx answering every request with a small JSON 200, one worker. */
+export const BENCH_DEPLOYMENT_ID = '6a1f0e5c-1d11-4ac2-9a5f-2b9d0c550f49';
+export const BENCH_FLOW_ID = '3b5d4e6f-8a9b-4c1d-9e3f-4a5b0f0e4a1c';
+
+/** The trivial upstream: nginx answering every request with a small JSON 200 (and a deployment for lookups), one worker. */
 export async function startNginx() {
   const dir = mkdtempSync(join(tmpdir(), 'pap-bench-nginx-'));
   const port = await freePort();
@@ -55,6 +58,15 @@ http {
   keepalive_timeout 4s;
   server {
     listen 127.0.0.1:${port};
+    # What a narrowed key's decision looks up: one deployment of flow team-a, and that flow.
+    location = /api/deployments/${BENCH_DEPLOYMENT_ID} {
+      default_type application/json;
+      return 200 '{"id":"${BENCH_DEPLOYMENT_ID}","name":"nightly","flow_id":"${BENCH_FLOW_ID}","tags":["team-a"],"work_pool_name":"pool-a"}';
+    }
+    location = /api/flows/${BENCH_FLOW_ID} {
+      default_type application/json;
+      return 200 '{"id":"${BENCH_FLOW_ID}","name":"team-a"}';
+    }
     location / {
       default_type application/json;
       return 200 '{"data":{"flow":[]}}';
