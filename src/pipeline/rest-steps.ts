@@ -3,7 +3,7 @@ import { hasBody, ProxyError, readBody } from '../http';
 import type { ObjectLookup } from '../lookup';
 import { createServerObjectLookup, evictionsOf, LookupFailedError } from '../lookup';
 import type { RestLocals } from '../proxy';
-import { classifyRestRequest, decideRest, inspectBody, restReadsBody, rewriteUiSettings } from '../proxy';
+import { classifyRestRequest, decideRest, inspectBody, objectPlan, restReadsBody, rewriteUiSettings } from '../proxy';
 import type { Exchange, Verdict } from './chain';
 
 export type RestExchange = Exchange<RestLocals>;
@@ -36,8 +36,10 @@ export function createRestSteps(context: AppContext, signIn: boolean, objects: O
     const method = x.req.method ?? '';
     const l = local(x);
     if (l.requirement.kind !== 'permissions' || l.resolved !== undefined) return undefined;
-    const lookups = decideRest(method, l, x.scope.principal).lookups;
-    if (!lookups) return undefined;
+    // Keys without selectors (nearly every request) never depend on objects: nothing to plan.
+    const plan = objectPlan(method, l, x.scope.principal);
+    if (plan?.type !== 'objects' || plan.lookups.length === 0) return undefined;
+    const lookups = plan.lookups;
     try {
       l.resolved = await objects.resolve(lookups, x.scope.id);
     } catch (err) {

@@ -3,7 +3,7 @@ export type { GraphQLDecision } from './graphql/authorize';
 export { spliceBatchResponse } from './graphql/splice-batch';
 export { createUpstream, createUpstreamPool, STRIPPED_REQUEST_HEADERS } from './upstream';
 export type { Forward, ForwardPlan, UpstreamOptions } from './upstream';
-export { classifyRestRequest, classifySocketRequest, decideRest, decideSocket, inspectBody, restReadsBody } from './rest/authorize';
+export { classifyRestRequest, classifySocketRequest, decideRest, decideSocket, inspectBody, objectPlan, restReadsBody } from './rest/authorize';
 export type { RestDecision, RestLocals, SocketLocals } from './rest/authorize';
 export { rewriteUiSettings } from './rest/ui-settings';
 export { createWebsocketRelay, SocketClose } from './rest/websocket';

@@ -101,6 +101,7 @@ export function neededPermissions(method: string, local: RestLocals): Permission
  */
 export function objectPlan(method: string, local: RestLocals, principal: Principal | null): LookupPlan | undefined {
   if (principal === null || local.segments === undefined || local.requirement.kind !== 'permissions') return undefined;
+  if (!hasNarrowedScopes(principal)) return undefined;
   const needed = neededPermissions(method, local);
   if (!needsObjects(principal.scopes, needed)) return undefined;
   return requiredLookups({ method, segments: local.segments, permissions: needed, ...(local.body !== undefined ? { body: local.body } : {}) });
