@@ -85,7 +85,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const authFailures = createAuthFailureRecorder(audit);
   if (signInConfig) {
-    signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, recordChange: storage.recordChange });
+    signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, failures: authFailures, recordChange: storage.recordChange });
     // An unreachable provider does not stop the proxy (keys keep working); /readyz says so until it answers.
     await signIn.start();
     // Ended and expired sessions are kept a week (who signed out, and why), then deleted.

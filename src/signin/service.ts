@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuditSink } from '../audit';
+import type { AuditSink, AuthFailureRecorder } from '../audit';
 import type { Config, SignInConfig } from '../config';
 import { readBody, ProxyError, scopeOf, sendJson } from '../http';
 import type { ChangeRecorder } from '../invalidation';
@@ -26,6 +26,8 @@ export interface SignInDeps {
   readonly store: SessionStore;
   readonly keys: KeyResolver;
   readonly audit: AuditSink;
+  /** Refused sign-ins are counted per source here, so a flood of them cannot fill the audit table. */
+  readonly failures?: AuthFailureRecorder;
   readonly recordChange: ChangeRecorder;
 }
 
@@ -86,6 +88,11 @@ export function createSignIn(deps: SignInDeps): SignIn {
 
   const record = (req: IncomingMessage, operationName: string, outcome: 'ALLOWED' | 'BLOCKED', user: string | null, detail: string, status: number): void => {
     const scope = scopeOf(req);
+    // Anyone can make refused sign-ins: aggregated per source, like refused keys.
+    if (outcome === 'BLOCKED' && deps.failures) {
+      deps.failures.record({ requestId: scope.id, client: scope.client, dialect: 'admin', reason: `${operationName}: ${detail}`.slice(0, 200), route: '/auth' });
+      return;
+    }
     deps.audit.record({
       outcome, dialect: 'admin', operationType: 'signin', operationName, fields: [detail], permissions: [], time: new Date(),
       requestId: scope.id, user, keyId: null, client: scope.client, status, latencyMs: performance.now() - scope.startedAt,

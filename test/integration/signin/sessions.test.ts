@@ -142,6 +142,18 @@ describe('sessions for people: sign in with a key or the identity provider', () 
     expect(stack.proxy.auditLines().filter((l) => l.operationName === 'session expired' && l.keyId === `session:${hash.slice(0, 12)}`)).toHaveLength(1);
   });
 
+  it('counts a flood of refused sign-ins per source instead of writing a row each', async () => {
+    const before = stack.proxy.auditLines().length;
+    for (let i = 0; i < 30; i++) {
+      const res = await browser(stack.url).fetch('/auth/login', { method: 'POST', body: new URLSearchParams({ key: `made-up-key-${i}-xyz`, next: '/' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(res.status).toBe(401);
+    }
+    // Before: one row per refused key. Now they join the source's failed-authentication window.
+    expect(stack.proxy.auditLines().slice(before).filter((l) => l.operationName === 'sign in with a key')).toEqual([]);
+    expect(stack.proxy.auditLines().length - before).toBeLessThanOrEqual(2);
+    expect(stack.proxy.rawLogs()).not.toContain('made-up-key-7-xyz');
+  });
+
   it('refuses a wrong key on the page, and records the attempt without the key', async () => {
     const b = browser(stack.url);
     const res = await b.fetch('/auth/login', { method: 'POST', body: new URLSearchParams({ key: 'not-a-real-key-xyz', next: '/' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
