@@ -13,10 +13,14 @@ input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit
 button,.button{display:inline-block;margin-top:1rem;padding:.55rem 1.1rem;font:inherit;border:0;border-radius:6px;background:#2b59c3;color:#fff;text-decoration:none;cursor:pointer}
 .error{background:#fdecea;color:#8a1c12;padding:.7rem;border-radius:6px}.muted{color:#5b6475;font-size:.9rem}hr{border:0;border-top:1px solid #e3e6eb;margin:1.5rem 0}`;
 
-/** A whole page around already-escaped body HTML. */
+/**
+ * A whole page around already-escaped body HTML. Referrer policy `same-origin`: nothing of the page's
+ * address goes to other sites, and the page's own form posts still carry a real Origin (with
+ * `no-referrer` Chromium sends `Origin: null`, which the origin check rightly refuses).
+ */
 export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<meta name="referrer" content="same-origin"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
