@@ -145,12 +145,14 @@ export function createSignIn(deps: SignInDeps): SignIn {
     }),
   });
 
-  const html = (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void => {
+  /** `formTargets`: origins a form of the page may end up at; browsers apply form-action to redirects too. */
+  const html = (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}, formTargets: readonly string[] = []): void => {
     res.statusCode = status;
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    const formAction = ["'self'", ...formTargets].join(' ');
+    res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'`);
     res.end(body);
   };
   const redirect = (res: ServerResponse, location: string, cookie?: string | string[]): void => {
@@ -236,7 +238,9 @@ export function createSignIn(deps: SignInDeps): SignIn {
     'GET /auth/logout': async (req, res) => {
       const found = await current(req);
       if (!found) return redirect(res, '/auth/login');
-      html(res, 200, logoutPage(found.userId));
+      // Signing out goes on to the provider's end-session endpoint when it has one.
+      const endSession = found.kind === 'oidc' ? (await discover())?.endSessionUrl(undefined, `${base}/auth/login`) : undefined;
+      html(res, 200, logoutPage(found.userId), {}, endSession ? [new URL(endSession).origin] : []);
     },
 
     // Ends the session on every instance, and at the provider when it has an end-session endpoint.
