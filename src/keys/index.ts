@@ -2,6 +2,7 @@ export { readCredential } from './credentials';
 export type { Credential, CredentialSource } from './credentials';
 export { hashedKeyValue, sha256Hex, HASH_PREFIX } from './hash';
 export { createKeyResolver, KEY_ID_LENGTH } from './key-resolver';
+export { describePrincipal } from './principal-label';
 export type { KeyLookupObserver, KeyResolver, KeyResolverOptions } from './key-resolver';
 export { KeyStoreUnavailableError } from './types';
 export type { KeyRecord, KeyStore, Principal } from './types';

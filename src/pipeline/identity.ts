@@ -3,7 +3,7 @@ import type { MetricsDialect } from '../metrics';
 import { compileScopes } from '../authz';
 import { ProxyError } from '../http';
 import type { KeyResolver, Principal } from '../keys';
-import { KeyStoreUnavailableError, readCredential } from '../keys';
+import { describePrincipal, KeyStoreUnavailableError, readCredential } from '../keys';
 import type { Logger } from '../log';
 import type { RateLimiter } from '../ratelimit';
 import type { RateLimitSetting } from '../ratelimit';
@@ -143,7 +143,7 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
         kind: 'refuse',
         error: new ProxyError(
           'TOO_MANY_REQUESTS',
-          `API key of user ${principal.userId} exceeded its rate limit of ${limit} requests/s; retry in ${verdict.retryAfterS} s`,
+          `${describePrincipal(principal)} exceeded its rate limit of ${limit} requests/s; retry in ${verdict.retryAfterS} s`,
           { 'Retry-After': String(verdict.retryAfterS) },
         ),
         early: { kind: 'rate-limited', limit: `rate:${limit}` },

@@ -4,6 +4,7 @@ import { decideDocument, InvalidDocumentError, isCloudAuthDocument, parseGraphQL
 import type { Config } from '../../config';
 import { graphqlError, ProxyError } from '../../http';
 import type { Principal } from '../../keys';
+import { describePrincipal } from '../../keys';
 import type { CheckedItem, ItemResult } from './check-items';
 import { checkItems } from './check-items';
 import { answerCloudAuth } from './cloud-auth';
@@ -137,7 +138,7 @@ function decide(principal: Principal | null, info: DocumentInfo, variables: unkn
 function forbidden(principal: Principal | null, decision: DocumentDecision): ProxyError {
   const missing = [...new Set(decision.operations.flatMap((o) => o.missing))];
   const listed = missing.slice(0, MAX_LISTED_PERMISSIONS).join(', ') + (missing.length > MAX_LISTED_PERMISSIONS ? ', ...' : '');
-  return new ProxyError('FORBIDDEN', `API key of user ${principal?.userId ?? PUBLIC_USER} lacks permission: ${listed}`);
+  return new ProxyError('FORBIDDEN', `${principal ? describePrincipal(principal) : `API key of user ${PUBLIC_USER}`} lacks permission: ${listed}`);
 }
 
 /** Every operation of a blocked document is blocked; queries read, everything else changes state. */

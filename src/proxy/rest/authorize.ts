@@ -7,6 +7,7 @@ import type { InspectedBody } from '../../authz/rest';
 import { classifyRest, classifyWebsocket, decisionReadsBody, normalizePath, queryWantsSecrets, refinePermissions, secretPermission, UNREADABLE } from '../../authz/rest';
 import { ProxyError } from '../../http';
 import type { Principal } from '../../keys';
+import { describePrincipal } from '../../keys';
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
@@ -160,7 +161,7 @@ export function decideRest(method: string, local: RestLocals, principal: Princip
   }];
   const summary = `${method} ${requirement.route}`;
   if (verdict.allowed) return { summary, decided };
-  const who = principal ? `API key of user ${principal.userId}` : 'this request';
+  const who = principal ? describePrincipal(principal) : 'this request';
   return { summary, decided, refusal: new ProxyError('FORBIDDEN', `${who} lacks permission: ${verdict.missing.map((m) => m.text).join(', ')}`) };
 }
 
@@ -219,6 +220,6 @@ export function decideSocket(local: SocketLocals, principal: Principal | null): 
   return {
     decided,
     summary,
-    refusal: new ProxyError('FORBIDDEN', `API key of user ${principal.userId} lacks permission: ${verdict.missing.map((m) => m.text).join(', ')}`),
+    refusal: new ProxyError('FORBIDDEN', `${describePrincipal(principal)} lacks permission: ${verdict.missing.map((m) => m.text).join(', ')}`),
   };
 }

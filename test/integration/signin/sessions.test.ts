@@ -123,7 +123,7 @@ describe('sessions for people: sign in with a key or the identity provider', () 
     // A viewer may not write; the refusal is the proxy's, in Prefect's format.
     const write = await b.fetch('/api/variables/', { method: 'POST', body: '{"name":"x","value":1}', headers: { 'content-type': 'application/json' } });
     expect(write.status).toBe(403);
-    expect(((await write.json()) as { detail: string }).detail).toContain('lacks permission: write/variables/create');
+    expect(((await write.json()) as { detail: string }).detail).toBe('the session of vera lacks permission: write/variables/create');
     const me = await b.fetch('/auth/me');
     expect(await me.json()).toMatchObject({ user: 'vera', kind: 'key' });
   });

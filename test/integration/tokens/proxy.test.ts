@@ -76,7 +76,7 @@ describe('machine identity: tokens from a trusted issuer', () => {
     const before = stack.upstream.received.length;
     const res = await call(token, '/api/variables/', { method: 'POST', body: '{"name":"x","value":1}' });
     expect(res.status).toBe(403);
-    expect(((await res.json()) as { detail: string }).detail).toContain('ci:etl');
+    expect(((await res.json()) as { detail: string }).detail).toBe('the token of ci:etl lacks permission: write/variables/create');
     expect(stack.upstream.received.length).toBe(before);
   });
 
@@ -122,5 +122,69 @@ describe('machine identity: tokens from a trusted issuer', () => {
     const closed = new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
     socket.on('open', () => socket.send(JSON.stringify({ type: 'auth', token })));
     expect(await closed).toBe(code);
+  });
+});
+
+/** Prefect 1's GraphQL API takes the same tokens as its keys. */
+describe('machine identity in GraphQL mode', () => {
+  const stack = useStarted<Stack>(async () => {
+    const op = await startOidcProvider({
+      machineClients: [
+        { clientId: 'etl', clientSecret: 's1', extraClaims: { repository: 'acme/etl' } },
+        { clientId: 'reader', clientSecret: 's2', extraClaims: { repository: 'acme/reports' } },
+      ],
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'issuers-')), 'issuers.json');
+    writeFileSync(file, JSON.stringify({
+      issuers: [{
+        name: 'ci', issuer: op.issuer, audiences: [op.audience], algorithms: ['RS256'], subjectClaim: 'client_id',
+        roles: [{ when: { repository: 'acme/etl' }, grant: 'runner' }, { when: { repository: 'acme/reports' }, grant: 'viewer' }],
+      }],
+    }));
+    const upstream = await startRecordingUpstream();
+    const db = await createTestDatabase('sqlite', 'tokens_graphql');
+    const proxy = await startTestProxy({ ...db.env, API_KIND: 'graphql', API_SERVICE_URL: upstream.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, TRUSTED_ISSUERS_FILE: file });
+    return { op, upstream, db, proxy };
+  }, async ({ op, upstream, db, proxy }) => {
+    await proxy.stop();
+    await op.stop();
+    await upstream.close();
+    await db.drop();
+  });
+
+  const graphql = (token: string, query: string) => fetch(`${stack.proxy.url}/`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }),
+  });
+
+  it('forwards what the machine\'s roles allow, without the token', async () => {
+    const token = await stack.op.clientCredentialsToken('etl');
+    const before = stack.upstream.received.length;
+    const res = await graphql(token, `mutation { create_flow_run(input: { flow_id: "${ID}" }) { id } }`);
+    expect(res.status).toBe(200);
+    const seen = stack.upstream.received.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.body).toContain('create_flow_run');
+    expect(JSON.stringify(seen)).not.toContain(token);
+  });
+
+  it('refuses in GraphQL\'s own error format, naming the machine, and forwards nothing', async () => {
+    const token = await stack.op.clientCredentialsToken('reader');
+    const before = stack.upstream.received.length;
+    const res = await graphql(token, `mutation { delete_flow(input: { flow_id: "${ID}" }) { success } }`);
+    const body = await res.json() as { errors: Array<{ message: string }> };
+    expect(body.errors[0]?.message).toBe('the token of ci:reader lacks permission: mutation/delete_flow');
+    expect(stack.upstream.received.length).toBe(before);
+  });
+
+  it('refuses a token from an issuer it does not trust like an unknown key', async () => {
+    const jwk = stack.op.signingKeys.RS256;
+    const token = await new SignJWT({ client_id: 'etl', repository: 'acme/etl' })
+      .setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).setIssuer('https://elsewhere.example').setAudience(stack.op.audience).setSubject('etl')
+      .setIssuedAt().setExpirationTime('10m').sign(await importJWK(jwk as unknown as JWK, 'RS256'));
+    const before = stack.upstream.received.length;
+    const res = await graphql(token, '{ flow { id } }');
+    expect(res.status).toBe(401);
+    expect((await res.json() as { errors: unknown[] }).errors).toHaveLength(1);
+    expect(stack.upstream.received.length).toBe(before);
   });
 });
