@@ -53,6 +53,11 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   });
   // The embedded store is the proxy's own: keep its schema current. Shared databases are migrated by an operator (`db migrate`).
   if (config.db.type === 'sqlite') await storage.migrate();
+  else if (signInConfig) {
+    // Sessions, and the keys people make, live in tables of this version: without them sign-in would fail at the first person.
+    const { pending } = await storage.migrationStatus();
+    if (pending.length > 0) throw new Error(`SIGN_IN needs the key store's tables of this version: run \`prefect-auth-proxy db migrate\` (pending: ${pending.join(', ')})`);
+  }
   const store = storage.keyStore;
   const metrics = createMetrics({ perUser: config.metrics.perUser });
   const localResolver = createKeyResolver(store, {
@@ -85,7 +90,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const rate = { limiter, onRateLimited: metrics.rateLimited };
   const authFailures = createAuthFailureRecorder(audit);
   if (signInConfig) {
-    signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, failures: authFailures, recordChange: storage.recordChange });
+    signIn = createSignIn({ config, logger: log, store: storage.sessions, keys: resolver, audit, failures: authFailures, recordChange: storage.recordChange, ownKeys: storage.ownKeys });
     // An unreachable provider does not stop the proxy (keys keep working); /readyz says so until it answers.
     await signIn.start();
     // Ended and expired sessions are kept a week (who signed out, and why), then deleted.

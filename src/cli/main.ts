@@ -8,6 +8,7 @@ import type { CliContext } from './context';
 import { CliError, openContext } from './context';
 import { registerDbCommands } from './db';
 import { registerCacheCommands, registerKeyCommands } from './keys';
+import { registerPeopleCommands } from './people';
 
 /** Runs one command with an open key store, turning every failure into one line and an exit code. */
 async function run(action: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -46,6 +47,7 @@ registerKeyCommands(program, run);
 registerDbCommands(program, run);
 registerAuditCommand(program, run);
 registerCacheCommands(program, run);
+registerPeopleCommands(program, run);
 registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -28,6 +28,8 @@ export interface SignInConfig {
   readonly groupRefreshMs: number;
   /** SESSION_SECRET: seals the provider's tokens in the session table. A secret. */
   readonly secret: string | undefined;
+  /** Keys people make for themselves on "My access" (identity-provider sessions only); undefined when off. */
+  readonly ownKeys: { readonly maxLifetimeS: number; readonly maxKeys: number } | undefined;
 }
 
 const HOUR = 3600;
@@ -53,6 +55,9 @@ export function readSignIn(r: EnvReader, roles: RoleTable, publicUrl: URL | unde
   }
   const lifetimeS = r.int('SESSION_LIFETIME', 60, 30 * 24 * HOUR);
   const idleS = r.int('SESSION_IDLE_TIMEOUT', 120, 30 * 24 * HOUR);
+  const ownKeys = r.bool('SELF_SERVICE_KEYS') && modes.includes('oidc')
+    ? { maxLifetimeS: r.int('SELF_SERVICE_KEY_MAX_LIFETIME', HOUR, 366 * 24 * HOUR), maxKeys: r.int('SELF_SERVICE_MAX_KEYS', 1, 100) }
+    : undefined;
   return {
     withKey: modes.includes('key'),
     oidc: modes.includes('oidc') ? readOidc(r, roles, secret) : undefined,
@@ -60,6 +65,7 @@ export function readSignIn(r: EnvReader, roles: RoleTable, publicUrl: URL | unde
     idleTimeoutMs: idleS * 1000,
     groupRefreshMs: r.int('SESSION_GROUP_REFRESH_INTERVAL', 30, 24 * HOUR) * 1000,
     secret,
+    ownKeys,
   };
 }
 

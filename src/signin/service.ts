@@ -6,8 +6,10 @@ import type { ChangeRecorder } from '../invalidation';
 import type { KeyResolver } from '../keys';
 import { sha256Hex } from '../keys';
 import type { Logger } from '../log';
+import type { OwnKeyStore } from '../selfservice';
 import type { GroupCheck, SessionRecord, SessionResolver, SessionStore } from '../sessions';
 import { createSessionResolver, hashSessionId } from '../sessions';
+import { createAccessRoutes } from './access';
 import { decodeAttempt, encodeAttempt } from './attempt';
 import type { ClaimRules } from './claims';
 import { decideSignIn } from './claims';
@@ -18,6 +20,7 @@ import { safeNextPath } from './next-path';
 import { checkOrigin } from './origin-check';
 import { loginPage, logoutPage, messagePage } from './pages';
 import type { RelyingParty } from './relying-party';
+import { sendPage, sendRedirect } from './respond';
 import { createRelyingParty } from './relying-party';
 
 export interface SignInDeps {
@@ -29,6 +32,8 @@ export interface SignInDeps {
   /** Refused sign-ins are counted per source here, so a flood of them cannot fill the audit table. */
   readonly failures?: AuthFailureRecorder;
   readonly recordChange: ChangeRecorder;
+  /** Keys people make for themselves ("My access"), and people an administrator disabled. */
+  readonly ownKeys?: OwnKeyStore;
 }
 
 /** Sign-in as the pipeline and the server see it. */
@@ -86,6 +91,21 @@ export function createSignIn(deps: SignInDeps): SignIn {
     return rp;
   };
 
+  /** A signed-in person's own action: always its own audit row. */
+  const audited = (req: IncomingMessage, operationName: string, outcome: 'ALLOWED' | 'BLOCKED', user: string, detail: string, status: number): void => {
+    const scope = scopeOf(req);
+    deps.audit.record({
+      outcome, dialect: 'admin', operationType: 'signin', operationName, fields: [detail], permissions: [], time: new Date(),
+      requestId: scope.id, user, keyId: null, client: scope.client, status, latencyMs: performance.now() - scope.startedAt,
+    });
+  };
+  /** Sign-in found the person outside every group that gives access: the keys they made stop too. */
+  const stopOwnKeys = async (user: string | undefined, why: string): Promise<void> => {
+    if (!user || !deps.ownKeys) return;
+    const stopped = await deps.ownKeys.stopAll(user);
+    for (const keyUser of stopped) deps.keys.evictUser(keyUser);
+    if (stopped.length > 0) logger.notice('sign-in: stopped the keys a person made for themselves', { user, keys: stopped.length, reason: why });
+  };
   const record = (req: IncomingMessage, operationName: string, outcome: 'ALLOWED' | 'BLOCKED', user: string | null, detail: string, status: number): void => {
     const scope = scopeOf(req);
     // Anyone can make refused sign-ins: aggregated per source, like refused keys.
@@ -119,6 +139,7 @@ export function createSignIn(deps: SignInDeps): SignIn {
       if (!decision.allowed) {
         await deps.store.end(session.hash, 'group-removed');
         logger.notice('sign-in: session ended, the person lost the groups that gave access', { user: session.userId, reason: decision.reason });
+        await stopOwnKeys(session.userId, decision.reason);
         await ended(session.hash);
         return { ended: true };
       }
@@ -145,23 +166,8 @@ export function createSignIn(deps: SignInDeps): SignIn {
     }),
   });
 
-  /** `formTargets`: origins a form of the page may end up at; browsers apply form-action to redirects too. */
-  const html = (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}, formTargets: readonly string[] = []): void => {
-    res.statusCode = status;
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-store');
-    const formAction = ["'self'", ...formTargets].join(' ');
-    res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'`);
-    res.end(body);
-  };
-  const redirect = (res: ServerResponse, location: string, cookie?: string | string[]): void => {
-    res.statusCode = 303;
-    res.setHeader('Location', location);
-    res.setHeader('Cache-Control', 'no-store');
-    if (cookie) res.setHeader('Set-Cookie', cookie);
-    res.end();
-  };
+  const html = sendPage;
+  const redirect = sendRedirect;
   const login = (res: ServerResponse, next: string, status = 200, error?: string): void => html(res, status, loginPage({
     next, withKey: settings.withKey, withProvider: oidc !== undefined, ...(error ? { error } : {}),
   }));
@@ -170,7 +176,14 @@ export function createSignIn(deps: SignInDeps): SignIn {
     redirect(res, next, [buildSessionCookie(cookies, created.id), ...extra]);
   };
 
+  const access = settings.ownKeys && deps.ownKeys ? createAccessRoutes({
+    store: deps.ownKeys, roles: config.roles, maxLifetimeS: settings.ownKeys.maxLifetimeS, maxKeys: settings.ownKeys.maxKeys,
+    apiUrl: `${base}/api`, bodyTimeoutMs: config.bodyTimeoutMs, current: (req) => current(req), record: audited,
+    // This instance forgets at once; the others through the change table and the bus.
+    forget: (keyUser) => deps.keys.evictUser(keyUser),
+  }) : {};
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>> = {
+    ...access,
     'GET /auth/login': async (_req, res, url) => login(res, safeNextPath(url.searchParams.get('next'))),
 
     // Signing in with a key: the key is checked like any key and only its hash is kept, server-side.
@@ -190,6 +203,10 @@ export function createSignIn(deps: SignInDeps): SignIn {
       // A session stands for the key's row, found by its hash: a key stored in clear cannot be.
       if (!await deps.keys.resolveHash(keyHash)) {
         return login(res, next, 400, 'This key is stored in clear text; rotate it (prefect-auth-proxy keys rotate) to sign in with it.');
+      }
+      if (await deps.ownKeys?.isDisabled(principal.userId)) {
+        record(req, 'sign in with a key', 'BLOCKED', principal.userId, 'disabled by an administrator', 403);
+        return login(res, next, 403, 'An administrator has disabled your access.');
       }
       record(req, 'sign in with a key', 'ALLOWED', principal.userId, `key ${principal.keyId}`, 303);
       await startSession(res, next, { kind: 'key', userId: principal.userId, groups: [], roles: [...principal.scopeList], keyHash, lifetimeMs: settings.lifetimeMs });
@@ -216,8 +233,13 @@ export function createSignIn(deps: SignInDeps): SignIn {
         const result = await party.finish(url, attempt);
         const decision = decideSignIn(result.claims, rules);
         if (!decision.allowed) {
+          await stopOwnKeys(decision.user, decision.reason);
           record(req, 'sign in with the identity provider', 'BLOCKED', decision.user ?? null, decision.reason, 403);
-          return html(res, 403, messagePage('No access to Prefect', decision.reason), { 'Set-Cookie': clear });
+          return html(res, 403, messagePage('No access to Prefect', decision.reason), { headers: { 'Set-Cookie': clear } });
+        }
+        if (await deps.ownKeys?.isDisabled(decision.user)) {
+          record(req, 'sign in with the identity provider', 'BLOCKED', decision.user, 'disabled by an administrator', 403);
+          return html(res, 403, messagePage('No access to Prefect', 'An administrator has disabled your access.'), { headers: { 'Set-Cookie': clear } });
         }
         record(req, 'sign in with the identity provider', 'ALLOWED', decision.user, `groups: ${decision.groups.join(', ')}`, 303);
         await startSession(res, attempt.next, {
@@ -231,7 +253,7 @@ export function createSignIn(deps: SignInDeps): SignIn {
         if (!isSignInError(err)) throw err;
         const detail = err.providerError ? `${err.providerError}${err.providerDescription ? `: ${err.providerDescription}` : ''}` : err.code;
         record(req, 'sign in with the identity provider', 'BLOCKED', null, detail, 400);
-        return html(res, 400, messagePage('Sign-in failed', `The identity provider said: ${detail}`, { href: '/auth/login', text: 'Sign in again' }), { 'Set-Cookie': clear });
+        return html(res, 400, messagePage('Sign-in failed', `The identity provider said: ${detail}`, { href: '/auth/login', text: 'Sign in again' }), { headers: { 'Set-Cookie': clear } });
       }
     },
 
@@ -240,7 +262,7 @@ export function createSignIn(deps: SignInDeps): SignIn {
       if (!found) return redirect(res, '/auth/login');
       // Signing out goes on to the provider's end-session endpoint when it has one.
       const endSession = found.kind === 'oidc' ? (await discover())?.endSessionUrl(undefined, `${base}/auth/login`) : undefined;
-      html(res, 200, logoutPage(found.userId), {}, endSession ? [new URL(endSession).origin] : []);
+      html(res, 200, logoutPage(found.userId), { formTargets: endSession ? [new URL(endSession).origin] : [] });
     },
 
     // Ends the session on every instance, and at the provider when it has an end-session endpoint.

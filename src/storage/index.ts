@@ -13,6 +13,8 @@ export { createKnexSessionStore } from './session-store';
 export type { SessionStoreOptions } from './session-store';
 export { SESSIONS_TABLE } from './sessions-schema';
 export { createKeyAdmin } from './key-admin';
+export { createOwnKeyStore } from './own-keys';
+export { PEOPLE_TABLE } from './people-schema';
 export { createDbAuditSink, toDbTimestamp } from './audit-sink';
 export { queryAudit } from './audit-query';
 export { createChangeSource, hasChangeLog, pruneChanges, recordChange, recordChanges } from './change-log';

@@ -4,11 +4,12 @@ import { auditTable } from './audit-schema';
 import { changesTable } from './changes-schema';
 import { keysTable } from './keys-schema';
 import type { Migration } from './migration';
+import { peopleAndOwnKeys } from './people-schema';
 import { sessionsTable } from './sessions-schema';
 import { MIGRATIONS_TABLE } from './tables';
 
 /** Every table's schema, in the order it was introduced; names are recorded, so never rename one. */
-const migrations: readonly Migration[] = [keysTable, auditTable, changesTable, sessionsTable];
+const migrations: readonly Migration[] = [keysTable, auditTable, changesTable, sessionsTable, peopleAndOwnKeys];
 
 /** Knex migrations from code, so they run the same from `dist/`, the Docker image and the tests. */
 function migrationConfig(type: DbType): Knex.MigratorConfig {

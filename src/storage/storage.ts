@@ -4,6 +4,7 @@ import type { DbConfig, DbType } from '../config';
 import type { ChangeRecorder, ChangeSource, Invalidation, Notify } from '../invalidation';
 import type { KeyAdmin, KeyStore } from '../keys';
 import type { Logger } from '../log';
+import type { OwnKeyStore } from '../selfservice';
 import type { SessionStore } from '../sessions';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TOUCH_INTERVAL_MS } from '../sessions';
 import { queryAudit } from './audit-query';
@@ -15,6 +16,7 @@ import { createKeyAdmin } from './key-admin';
 import { createKnexKeyStore } from './key-store';
 import { migrateLatest, migrationStatus } from './migrations';
 import type { SessionStoreOptions } from './session-store';
+import { createOwnKeyStore } from './own-keys';
 import { createKnexSessionStore } from './session-store';
 import { AUDIT_TABLE } from './tables';
 
@@ -37,6 +39,8 @@ export interface Storage {
   readonly keyAdmin: KeyAdmin;
   /** Sign-in sessions, shared by every instance through this database. */
   readonly sessions: SessionStore;
+  /** Keys people make for themselves, and people an administrator disabled. */
+  readonly ownKeys: OwnKeyStore;
   readonly queryAudit: AuditReader;
   readonly changeSource: ChangeSource;
   readonly changeLog: ChangeLog;
@@ -69,6 +73,7 @@ export function openStorage(config: DbConfig, options: StorageOptions): Storage 
     type,
     keyStore,
     keyAdmin: createKeyAdmin(db, type, options.roles),
+    ownKeys: createOwnKeyStore(db, type),
     sessions: createKnexSessionStore(db, type, {
       ...options.sessions,
       idleTimeoutMs: options.sessions?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,

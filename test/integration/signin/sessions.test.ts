@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { createTestDatabase, insertKey } from '../../support/databases';
 import type { TestDatabase } from '../../support/databases';
 import { useStarted } from '../../support/lifecycle';
@@ -9,6 +8,7 @@ import type { TestProxy } from '../../support/proxy';
 import { startTestProxy, waitFor } from '../../support/proxy';
 import type { RecordingUpstream } from '../../support/upstream';
 import { startRecordingUpstream } from '../../support/upstream';
+import { browser, navigate } from '../../support/signin-client';
 
 const VIEWER_KEY = 'viewer-key-signin-01';
 const ID = '0f0e4a1c-3b5d-4e6f-8a9b-0c1d2e3f4a5b';
@@ -19,41 +19,6 @@ interface Stack {
   readonly op: TestOidcProvider;
   readonly proxy: TestProxy;
   readonly url: string;
-}
-
-/** A browser of one origin: keeps the proxy's cookies, sends Origin on writes like a real one. */
-function browser(base: string) {
-  const cookies = new Map<string, string>();
-  const cookieHeader = () => [...cookies].map(([n, v]) => `${n}=${v}`).join('; ');
-  return {
-    cookies,
-    async fetch(path: string, init: RequestInit & { origin?: string | null } = {}): Promise<Response> {
-      const headers = new Headers(init.headers);
-      if (cookies.size > 0) headers.set('cookie', cookieHeader());
-      const method = init.method ?? 'GET';
-      const origin = init.origin === undefined ? (method === 'GET' ? undefined : base) : init.origin;
-      if (origin !== undefined && origin !== null) headers.set('origin', origin);
-      const res = await fetch(new URL(path, base), { ...init, headers, redirect: 'manual' });
-      for (const line of res.headers.getSetCookie()) {
-        const [pair] = line.split(';');
-        const [name, ...value] = (pair ?? '').split('=');
-        if (!name) continue;
-        if (/max-age=0/i.test(line)) cookies.delete(name.trim());
-        else cookies.set(name.trim(), value.join('='));
-      }
-      return res;
-    },
-  };
-}
-
-/** A page opened the way a browser opens one. */
-function navigate(url: string): Promise<{ status: number; location: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, location: res.headers.location });
-    }).on('error', reject);
-  });
 }
 
 describe('sessions for people: sign in with a key or the identity provider', () => {

@@ -1,0 +1,2 @@
+export { OwnKeyError } from './types';
+export type { OwnKey, OwnKeyStore } from './types';
