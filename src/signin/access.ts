@@ -30,10 +30,33 @@ const FORM_LIMIT = 4 * 1024;
 const DAY_S = 86400;
 const LIFETIME_CHOICES_DAYS = [1, 7, 30, 90, 180, 365];
 
-/** Roles a new key may carry: every role whose grants the person's roles cover, so a key never has more. */
+/**
+ * The scopes of a key carrying `chosen` (a role name, or all the person's roles when undefined), or
+ * undefined when that would grant more than the person's roles. The person's denials ride along
+ * when needed: a developer's viewer key also carries `!admin`, so it covers nothing the developer lacks.
+ */
+export function ownKeyScopes(personRoles: readonly string[], chosen: string | undefined, roles: RoleTable): string[] | undefined {
+  if (chosen !== undefined && !roles.has(chosen)) return undefined;
+  const held = expandRoles(personRoles.map((r) => `role:${r}`), roles).scopes;
+  const wanted = (chosen === undefined ? personRoles : [chosen]).map((r) => `role:${r}`);
+  if (wanted.length === 0) return undefined;
+  for (const candidate of [wanted, [...wanted, ...held.filter((s) => s.startsWith('!'))]]) {
+    if (objectScopesCover(held, expandRoles(candidate, roles).scopes).ok) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Roles offered for a new key: those `ownKeyScopes` accepts, less any that under the person's
+ * denials would be the same as all their roles (a developer is not offered "owner").
+ */
 export function rolesWithin(personRoles: readonly string[], roles: RoleTable): string[] {
   const held = expandRoles(personRoles.map((r) => `role:${r}`), roles).scopes;
-  return [...roles.keys()].filter((name) => objectScopesCover(held, expandRoles([`role:${name}`], roles).scopes).ok);
+  return [...roles.keys()].filter((name) => {
+    const scopes = ownKeyScopes(personRoles, name, roles);
+    if (!scopes) return false;
+    return personRoles.includes(name) || !objectScopesCover(expandRoles(scopes, roles).scopes, held).ok;
+  });
 }
 
 /** Lifetimes offered: the usual choices up to the maximum, and the maximum itself. */
@@ -93,10 +116,10 @@ export function createAccessRoutes(deps: AccessDeps): Record<string, Route> {
         deps.record(req, 'make own key', 'BLOCKED', session.userId, message, status);
         return show(res, session, status, { error: message });
       };
-      if (role !== '' && !rolesWithin(session.roles, deps.roles).includes(role)) return refuse(403, `a key cannot carry the role "${role}": it is not within your roles`);
+      const granted = ownKeyScopes(session.roles, role === '' ? undefined : role, deps.roles);
+      if (!granted) return refuse(403, role === '' ? 'you have no roles to give a key' : `a key cannot carry the role "${role}": it is not within your roles`);
       if (!Number.isInteger(days) || days < 1 || days * DAY_S > Math.max(deps.maxLifetimeS, DAY_S)) return refuse(400, 'choose one of the lifetimes offered');
-      const scopes = (role === '' ? session.roles : [role]).map((r) => `role:${r}`).join(',');
-      if (scopes === '') return refuse(403, 'you have no roles to give a key');
+      const scopes = granted.join(',');
       if (await deps.store.isDisabled(session.userId)) return refuse(403, 'an administrator has disabled your access: you cannot make keys');
       try {
         const lifetimeS = Math.min(days * DAY_S, deps.maxLifetimeS);

@@ -1,3 +1,4 @@
+export { lifetimeChoices, ownKeyScopes, rolesWithin } from './access';
 export { DEFAULT_ATTEMPT_MAX_AGE_MS, decodeAttempt, encodeAttempt, isAttemptExpired } from './attempt';
 export type { SignInAttempt } from './attempt';
 export { decideSignIn, DEFAULT_GROUPS_CLAIM, DEFAULT_USER_CLAIM, mapGroupsToRoles, pickUserId, readClaim, readGroups } from './claims';

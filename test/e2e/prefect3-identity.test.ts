@@ -35,6 +35,8 @@ describe('Prefect 3 with sign-in and machine tokens', () => {
   let db: TestDatabase;
   let op: TestOidcProvider;
   let proxy: TestProxy;
+  /** A second instance on the same key store, as behind a load balancer. */
+  let other: TestProxy;
   let developerKey = '';
 
   beforeAll(async () => {
@@ -50,7 +52,10 @@ describe('Prefect 3 with sign-in and machine tokens', () => {
         { clientId: 'etl', clientSecret: 'etl-secret', accessTokenAlg: 'ES256', extraClaims: { repository: 'acme/etl' } },
         { clientId: 'worker-a', clientSecret: 'worker-secret', extraClaims: { 'kubernetes.io': { namespace: 'prefect', serviceaccount: { name: 'worker-a' } } } },
       ],
-      users: { vera: { email: 'vera@example.test', groups: ['prefect-viewers'] } },
+      users: {
+        vera: { email: 'vera@example.test', groups: ['prefect-viewers'] },
+        dana: { email: 'dana@example.test', groups: ['prefect-developers'] },
+      },
     });
     const issuers = join(mkdtempSync(join(tmpdir(), 'issuers-')), 'issuers.json');
     writeFileSync(issuers, JSON.stringify({
@@ -62,17 +67,20 @@ describe('Prefect 3 with sign-in and machine tokens', () => {
         ],
       }],
     }));
-    proxy = await startTestProxy({
+    const env = {
       ...db.env, API_KIND: 'rest', API_SERVICE_URL: server.url, UPSTREAM_AUTH_STRING: SERVER_AUTH, LOG_LEVEL: 'info',
-      PORT: String(port), PUBLIC_URL: url, SIGN_IN: 'key,oidc', SESSION_SECRET: 'a-test-secret-of-at-least-32-characters',
+      PUBLIC_URL: url, SIGN_IN: 'key,oidc', SESSION_SECRET: 'a-test-secret-of-at-least-32-characters',
       OIDC_ISSUER_URL: op.issuer, OIDC_CLIENT_ID: 'proxy', OIDC_CLIENT_SECRET: 'proxy-secret', OIDC_SCOPES: 'openid email profile groups',
       OIDC_GROUP_ROLES: '{"prefect-viewers": "viewer", "prefect-developers": "developer"}',
-      TRUSTED_ISSUERS_FILE: issuers,
-    });
+      TRUSTED_ISSUERS_FILE: issuers, KEY_CHANGE_POLL_INTERVAL: '1',
+    };
+    proxy = await startTestProxy({ ...env, PORT: String(port) });
+    other = await startTestProxy(env);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
+    await other?.stop();
     await proxy?.stop();
     await op?.stop();
     await server?.stop();
@@ -186,6 +194,52 @@ describe('Prefect 3 with sign-in and machine tokens', () => {
       await page.waitForURL(`${proxy.url}/v2/runs`);
       await page.getByText('proxy-e2e').first().waitFor({ timeout: 20_000 });
       await page.screenshot({ path: join(ARTIFACTS, 'prefect3-ui-v2-session.png') });
+    });
+  });
+
+  it('lets a person make a key on "My access", use it with the real CLI, and revoke it: refused on every instance', async () => {
+    await withBrowser(async (browser) => {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: proxy.url });
+      const page = await context.newPage();
+      await page.goto(`${proxy.url}/auth/access`);
+      await page.click('text=Sign in with your identity provider');
+      await signInAtProvider(page, 'dana');
+      await page.waitForURL(`${proxy.url}/auth/access`);
+      await page.getByText('Signed in as').waitFor();
+      await page.fill('#name', 'laptop');
+      await page.selectOption('#role', 'viewer');
+      await page.selectOption('#lifetime', '7');
+      await page.click('button:has-text("Make key")');
+      await page.click('#copy-key');
+      await page.getByText('Copied').waitFor();
+      const key = String(await page.evaluate('navigator.clipboard.readText()'));
+      expect(key).toMatch(/^pap_/);
+      await page.click('#copy-env');
+      const lines = String(await page.evaluate('navigator.clipboard.readText()'));
+      expect(lines).toContain(`export PREFECT_API_AUTH_STRING=${key}`);
+      await page.screenshot({ path: join(ARTIFACTS, 'my-access-key-made.png') });
+
+      // The lines as pasted: the real CLI, on both instances.
+      const asPasted = { PREFECT_API_AUTH_STRING: key };
+      for (const instance of [proxy, other]) {
+        const flows = await runPrefect(bin, `${instance.url}/api`, 'prefect', ['flow', 'ls'], asPasted, FLOWS_DIR);
+        expect(flows.stdout).toContain('proxy-e2e');
+      }
+      const denied = await run('prefect', ['variable', 'set', 'region', 'eu'], asPasted);
+      expect(denied.stdout + denied.stderr).toContain('API key of user dana@example.test/laptop lacks permission: write/variables/create');
+
+      await page.click('button[aria-label="Revoke laptop"]');
+      await page.getByText('Key "laptop" revoked').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'my-access-key-revoked.png') });
+      for (const instance of [proxy, other]) {
+        const refused = await eventually(
+          () => runPrefect(bin, `${instance.url}/api`, 'prefect', ['flow', 'ls'], asPasted, FLOWS_DIR),
+          (r) => r.code !== 0, 10_000,
+        );
+        expect(refused.code).not.toBe(0);
+        expect(refused.stdout + refused.stderr).toMatch(/401|nauthori[sz]ed|invalid or expired/i);
+      }
     });
   });
 });
