@@ -60,8 +60,10 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   }
   const store = storage.keyStore;
   const metrics = createMetrics({ perUser: config.metrics.perUser });
+  const keyUsage = storage.createKeyUsage(config.keyUsageFlushMs);
   const localResolver = createKeyResolver(store, {
     ...config.keyCache, roles: config.roles, defaultRateLimit: config.rateLimit, observer: metrics, warn: (m, meta) => log.warn(m, meta),
+    onUse: keyUsage.used,
   });
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, log) : undefined;
   const bus = createInvalidationBus(config, storage.notify, redis, randomUUID(), log);
@@ -160,6 +162,7 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
     authFailures.stop();
     await durable?.flush(Math.max(1000, graceMs));
     durable?.stop();
+    await keyUsage.close();
     await store.close();
   };
   return { config, logger: log, store, audit, proxy, server, port, metrics, metricsPort: metricsServer?.port, stop };

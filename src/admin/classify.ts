@@ -38,7 +38,7 @@ export function classifyAdmin(method: string, path: string, metricsOnOwnPort: bo
 /** A label without the user name a path carries, so labels stay few (metrics) and say what was done. */
 function keysTemplate(rest: readonly string[]): string {
   if (rest.length === 0) return '/admin/keys';
-  if (rest.length === 1) return '/admin/keys/:user';
+  if (rest.length === 1) return rest[0] === 'expire-unused' ? '/admin/keys/expire-unused' : '/admin/keys/:user';
   const action = rest[1] as string;
   return rest.length === 2 && KEY_ACTIONS.has(action) ? `/admin/keys/:user/${action}` : '/admin/keys/:user/*';
 }

@@ -94,8 +94,23 @@ export function createKeyRoutes(deps: KeyRouteDeps): Router {
     });
   const user = (req: Request) => String(req.params.user);
 
-  router.get('/', handle(async (_req, res) => {
-    res.json(await admin.list());
+  router.get('/', handle(async (req, res) => {
+    const unused = req.query.unused_days;
+    if (unused === undefined) return void res.json(await admin.list());
+    res.json(await admin.listUnused(Number(unused)));
+  }));
+
+  router.post('/expire-unused', handle(async (req, res) => {
+    const days = body(req).days;
+    if (typeof days !== 'number') throw new KeyAdminError('INVALID', 'give "days": a whole number');
+    const dryRun = body(req).dry_run === true;
+    // As for revoke: a key admin cannot expire keys that hold more than theirs.
+    for (const target of await admin.listUnused(days)) {
+      if (coverProblem(principalOf(req), target.scopes)) throw new ProxyError('FORBIDDEN', `your key cannot expire the key of "${target.user}": it holds more than yours; ask an owner`);
+    }
+    const { users } = await admin.expireUnused(days, { dryRun, by: by(req) });
+    if (!dryRun) for (const u of users) resolver.evictUser(u);
+    res.json({ users, dry_run: dryRun });
   }));
 
   router.post('/', handle(async (req, res) => {

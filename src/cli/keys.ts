@@ -7,7 +7,7 @@ import { CliError, formatTable } from './context';
 import type { Invalidation } from '../invalidation';
 import { recordForProxies, tellProxies } from './tell-proxies';
 
-const LIST_COLUMNS = ['user', 'scopes', 'issued', 'expires', 'active', 'storage', 'keyId'];
+const LIST_COLUMNS = ['user', 'scopes', 'issued', 'expires', 'active', 'lastUsed', 'storage', 'keyId'];
 
 interface Common { json?: boolean; by: string }
 
@@ -44,10 +44,22 @@ export function registerKeyCommands(program: Command, run: (action: (ctx: CliCon
     })());
 
   keys.command('list').description('list keys (never the keys themselves)').option('--json', 'JSON output')
-    .action((o: { json?: boolean }) => withAdmin(async (admin) => {
-      const rows = await admin.list();
+    .option('--unused-days <n>', 'only live keys not used for this many days (never used: created before then)', Number)
+    .action((o: { json?: boolean; unusedDays?: number }) => withAdmin(async (admin) => {
+      const rows = o.unusedDays === undefined ? await admin.list() : await admin.listUnused(o.unusedDays);
       if (o.json) return print(rows);
       process.stdout.write(`${formatTable(rows as unknown as Array<Record<string, unknown>>, LIST_COLUMNS)}\n`);
+    })());
+
+  keys.command('expire-unused').description('expire every live key not used for N days, in one transaction')
+    .requiredOption('--days <n>', 'days without use (never used: created before then)', Number)
+    .option('--dry-run', 'only list the keys that would expire').addOption(by()).option('--json', 'JSON output')
+    .action((o: Common & { days: number; dryRun?: boolean }) => withAdmin(async (admin, ctx) => {
+      const { users, recorded } = await admin.expireUnused(o.days, { dryRun: Boolean(o.dryRun), by: o.by });
+      if (o.json) return print({ users, dryRun: Boolean(o.dryRun) });
+      process.stdout.write(`${users.length === 0 ? 'No key' : users.join('\n')}${users.length === 0 ? '' : '\n'}`);
+      process.stderr.write(`${o.dryRun ? 'Would expire' : 'Expired'} ${users.length} key(s) not used for ${o.days} days.\n`);
+      if (!o.dryRun && users.length > 0) await report(ctx, users[0] as string, recorded);
     })());
 
   keys.command('show').description('show one user\'s key').requiredOption('--user <id>').option('--json', 'JSON output')

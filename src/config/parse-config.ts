@@ -63,6 +63,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     allowPublicAccess,
     tenant,
     db,
+    keyUsageFlushMs: r.int('KEY_USAGE_FLUSH_INTERVAL', 1, 3600) * 1000,
     keyCache: {
       ttlMs: r.int('KEY_CACHE_TTL', 0, 7 * DAY_SECONDS) * 1000,
       negativeTtlMs: r.int('KEY_CACHE_NEGATIVE_TTL', 0, 3600) * 1000,

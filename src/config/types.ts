@@ -42,6 +42,8 @@ export interface Config {
   readonly allowPublicAccess: boolean;
   readonly tenant: { readonly id: string; readonly name: string; readonly slug: string };
   readonly db: DbConfig;
+  /** KEY_USAGE_FLUSH_INTERVAL. */
+  readonly keyUsageFlushMs: number;
   readonly keyCache: { readonly ttlMs: number; readonly negativeTtlMs: number; readonly max: number; readonly negativeMax: number };
   readonly bodyLimitBytes: number;
   /** BODY_TIMEOUT: how long a client may take to send its body. */

@@ -13,6 +13,10 @@ export interface KeyInfo {
   readonly keyId: string | null;
   readonly createdBy: string;
   readonly updatedBy: string;
+  /** When a request last used the key, exact to KEY_USAGE_FLUSH_INTERVAL; null when never (or not recorded by this store). */
+  readonly lastUsed: string | null;
+  /** A key a person made on "My access"; who made it is `createdBy` "self" and the user id's first part. */
+  readonly selfService: boolean;
 }
 
 export type Expiry = { readonly in: number } | { readonly at: string };
@@ -57,6 +61,10 @@ export interface Recorded { readonly recorded: boolean }
 
 export interface KeyAdmin {
   list(): Promise<KeyInfo[]>;
+  /** Live keys not used for `days` days: last used before then, or never used and created before then. */
+  listUnused(days: number): Promise<KeyInfo[]>;
+  /** Expires every key `listUnused(days)` lists, in one transaction; with `dryRun`, only lists them. */
+  expireUnused(days: number, input: { dryRun: boolean; by: string }): Promise<{ users: string[] } & Recorded>;
   show(user: string): Promise<KeyInfo>;
   create(input: { user: string; scopes: string; expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string } & Recorded>;
   rotate(user: string, input: { expires?: Expiry; by: string }): Promise<{ info: KeyInfo; key: string; previous: string } & Recorded>;

@@ -19,6 +19,8 @@ export interface KeyResolverOptions {
   readonly warn: (message: string, meta: Record<string, unknown>) => void;
   /** Told of every cache hit and miss and every key store lookup (metrics). */
   readonly observer?: KeyLookupObserver;
+  /** Told of the key row behind every accepted key, cached or not (last-used, batched). Must not block. */
+  readonly onUse?: (userId: string) => void;
 }
 
 export interface KeyLookupObserver {
@@ -153,12 +155,17 @@ export function createKeyResolver(store: KeyStore, options: KeyResolverOptions):
     return pending;
   };
 
+  const used = (principal: Principal | null): Principal | null => {
+    if (principal) options.onUse?.(principal.userId);
+    return principal;
+  };
+
   return {
-    resolve(key) {
-      return lookup(key, sha256Hex(key));
+    async resolve(key) {
+      return used(await lookup(key, sha256Hex(key)));
     },
-    resolveHash(hash) {
-      return lookup(null, hash.toLowerCase());
+    async resolveHash(hash) {
+      return used(await lookup(null, hash.toLowerCase()));
     },
     evict(keyOrHash) {
       generation++;

@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import type { RateLimiter } from '../ratelimit';
 import type { RateLimitSetting } from '../ratelimit';
 import { formatRateLimit, rateLimitFor } from '../ratelimit';
-import type { MachineIdentity, TokenVerifier } from '../tokens';
+import type { MachineIdentity, TokenVerifier, VerifyResult } from '../tokens';
 import type { SignIn } from '../signin';
 import type { Exchange, Verdict } from './chain';
 
@@ -56,8 +56,8 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
 
   // One principal per verified identity: the verifier caches identities until their tokens expire.
   const machines = new WeakMap<MachineIdentity, Principal>();
-  const machine = async (x: Exchange<unknown>, token: string): Promise<Verdict | undefined> => {
-    const verified = await (options.tokens as TokenVerifier).verify(token);
+  const machine = async (x: Exchange<unknown>, verifying: Promise<VerifyResult>): Promise<Verdict | undefined> => {
+    const verified = await verifying;
     if (!verified.ok) {
       if (verified.code === 'SERVICE_UNAVAILABLE') {
         return { kind: 'refuse', error: new ProxyError('SERVICE_UNAVAILABLE', verified.reason, { 'Retry-After': '5' }) };
@@ -96,7 +96,8 @@ export function createIdentitySteps(options: IdentityOptions): IdentitySteps {
       const credential = x.credential;
       if (credential.kind !== 'key' && credential.kind !== 'session') return undefined;
       let principal: Principal | null;
-      if (credential.kind === 'key' && options.tokens?.looksLikeJwt(credential.key)) return machine(x, credential.key);
+      const verifying = credential.kind === 'key' ? options.tokens?.verifyIfToken(credential.key) : undefined;
+      if (verifying) return machine(x, verifying);
       try {
         principal = credential.kind === 'key'
           ? await resolver.resolve(credential.key)

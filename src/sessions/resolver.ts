@@ -56,18 +56,33 @@ export function createSessionResolver(options: SessionResolverOptions): SessionR
   const unknown = new LRUCache<string, true>({ max: 10_000, ttl: NEGATIVE_TTL_MS, ttlAutopurge: false });
   const checking = new Map<string, Promise<GroupCheck>>();
 
+  // Compiled once per cached record (a refresh or a group check makes a new record), and for a key
+  // session once per cached key principal: the hot path builds nothing.
+  const fromRoles = new WeakMap<SessionRecord, Principal>();
+  const fromKeys = new WeakMap<Principal, Principal>();
   const principalOf = async (record: SessionRecord): Promise<Principal | null> => {
     const keyId = `session:${record.hash.slice(0, 12)}`;
     if (record.kind === 'key') {
       const key = record.keyHash ? await options.keys.resolveHash(record.keyHash) : null;
-      return key && key.userId === record.userId ? { ...key, keyId } : null;
+      if (!key || key.userId !== record.userId) return null;
+      let principal = fromKeys.get(key);
+      if (principal?.keyId !== keyId) {
+        principal = { ...key, keyId };
+        fromKeys.set(key, principal);
+      }
+      return principal;
     }
-    const scopeList = record.roles.map((role) => `role:${role}`);
-    const effectiveScopes = expandRoles(scopeList, options.roles).scopes;
-    return {
-      userId: record.userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId,
-      rateLimit: rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit),
-    };
+    let principal = fromRoles.get(record);
+    if (!principal) {
+      const scopeList = record.roles.map((role) => `role:${role}`);
+      const effectiveScopes = expandRoles(scopeList, options.roles).scopes;
+      principal = {
+        userId: record.userId, scopeList, effectiveScopes, scopes: compileScopes(effectiveScopes), keyId,
+        rateLimit: rateLimitFor(scopeList, effectiveScopes, options.defaultRateLimit),
+      };
+      fromRoles.set(record, principal);
+    }
+    return principal;
   };
 
   // One group check at a time per session, however many requests arrive while it runs.

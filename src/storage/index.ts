@@ -14,6 +14,8 @@ export type { SessionStoreOptions } from './session-store';
 export { SESSIONS_TABLE } from './sessions-schema';
 export { createKeyAdmin } from './key-admin';
 export { createOwnKeyStore } from './own-keys';
+export { createKeyUsageRecorder } from './key-usage';
+export type { KeyUsageRecorder } from './key-usage';
 export { PEOPLE_TABLE } from './people-schema';
 export { createDbAuditSink, toDbTimestamp } from './audit-sink';
 export { queryAudit } from './audit-query';

@@ -34,11 +34,24 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
     return { ...result, recorded };
   };
 
-  const read = async (user?: string): Promise<KeyInfo[]> => {
+  // Columns of later migrations, read when a shared store has them (`db migrate`).
+  const added = async (): Promise<string[]> => {
+    const columns = await db(KEYS_TABLE).columnInfo();
+    return ['last_used_dt', 'self_service'].filter((c) => c in columns);
+  };
+  const read = async (user?: string, unusedDays?: number): Promise<KeyInfo[]> => {
+    const extra = await added();
     let query = db(KEYS_TABLE)
-      .select('user_id', 'scopes', 'api_key', 'key_issu_dt', 'key_expr_dt', 'creatd_by', 'last_updatd_by', db.raw(`${SECONDS_LEFT_SQL[type]} as seconds_left`))
+      .select('user_id', 'scopes', 'api_key', 'key_issu_dt', 'key_expr_dt', 'creatd_by', 'last_updatd_by', ...extra, db.raw(`${SECONDS_LEFT_SQL[type]} as seconds_left`))
       .orderBy('user_id');
     if (user !== undefined) query = query.where({ user_id: user });
+    if (unusedDays !== undefined) {
+      const before = dbNowPlus(db, type, -unusedDays * 86400);
+      query = query.where('key_expr_dt', '>', now()).where((q) => {
+        if (!extra.includes('last_used_dt')) return q.where('creatd_dt', '<', before);
+        return q.where('last_used_dt', '<', before).orWhere((n) => n.whereNull('last_used_dt').where('creatd_dt', '<', before));
+      });
+    }
     const rows: Array<Record<string, unknown>> = await query;
     return rows.map((r) => {
       const stored = String(r.api_key);
@@ -53,6 +66,8 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
         keyId: hashed ? stored.slice(HASH_PREFIX.length, HASH_PREFIX.length + KEY_ID_LENGTH).toLowerCase() : null,
         createdBy: String(r.creatd_by),
         updatedBy: String(r.last_updatd_by),
+        lastUsed: r.last_used_dt ? formatDbTime(r.last_used_dt) : null,
+        selfService: Boolean(Number(r.self_service ?? 0)),
       };
     });
   };
@@ -75,9 +90,31 @@ export function createKeyAdmin(db: Knex, type: DbType, roles: RoleTable): KeyAdm
     return { info: await show(user), previous, recorded };
   };
 
+  const checkDays = (days: number): void => {
+    if (!Number.isInteger(days) || days < 1 || days > 3650) throw new KeyAdminError('INVALID', 'days must be a whole number from 1 to 3650');
+  };
+
   return {
     list: () => read(),
     show,
+
+    async listUnused(days) {
+      checkDays(days);
+      return read(undefined, days);
+    },
+
+    async expireUnused(days, { dryRun, by }) {
+      checkDays(days);
+      checkBy(by);
+      const users = (await read(undefined, days)).map((k) => k.user);
+      if (dryRun || users.length === 0) return { users, recorded: await changeLogReady() };
+      return change(async (trx) => {
+        for (let i = 0; i < users.length; i += 500) {
+          await trx(KEYS_TABLE).whereIn('user_id', users.slice(i, i + 500)).update({ key_expr_dt: dbNowPlus(trx, type, 0), last_updatd_dt: dbNowPlus(trx, type, 0), last_updatd_by: by });
+        }
+        return { result: { users }, changes: users.map((userId): Invalidation => ({ kind: 'user', userId })) };
+      });
+    },
 
     async create({ user, scopes, expires, by }) {
       checkBy(by);

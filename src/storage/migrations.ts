@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { DbType } from '../config';
 import { auditTable } from './audit-schema';
 import { changesTable } from './changes-schema';
+import { keyLastUsed } from './key-usage-schema';
 import { keysTable } from './keys-schema';
 import type { Migration } from './migration';
 import { peopleAndOwnKeys } from './people-schema';
@@ -9,7 +10,7 @@ import { sessionsTable } from './sessions-schema';
 import { MIGRATIONS_TABLE } from './tables';
 
 /** Every table's schema, in the order it was introduced; names are recorded, so never rename one. */
-const migrations: readonly Migration[] = [keysTable, auditTable, changesTable, sessionsTable, peopleAndOwnKeys];
+const migrations: readonly Migration[] = [keysTable, auditTable, changesTable, sessionsTable, peopleAndOwnKeys, keyLastUsed];
 
 /** Knex migrations from code, so they run the same from `dist/`, the Docker image and the tests. */
 function migrationConfig(type: DbType): Knex.MigratorConfig {

@@ -13,6 +13,8 @@ import { createDbAuditSink } from './audit-sink';
 import { createChangeSource, hasChangeLog, pruneChanges, recordChange, recordChanges } from './change-log';
 import { createDatabase } from './database';
 import { createKeyAdmin } from './key-admin';
+import type { KeyUsageRecorder } from './key-usage';
+import { createKeyUsageRecorder } from './key-usage';
 import { createKnexKeyStore } from './key-store';
 import { migrateLatest, migrationStatus } from './migrations';
 import type { SessionStoreOptions } from './session-store';
@@ -53,6 +55,8 @@ export interface Storage {
   /** Throws when the key store does not answer. */
   hasAuditTable(): Promise<boolean>;
   createAuditSink(options: Omit<DbAuditSinkOptions, 'db' | 'type'>): DbAuditSink;
+  /** When keys were last used, written in batches every `intervalMs` (the server's; the CLI needs none). */
+  createKeyUsage(intervalMs: number): KeyUsageRecorder;
   /** Closes the pool; everything above stops working. */
   close(): Promise<void>;
 }
@@ -94,6 +98,7 @@ export function openStorage(config: DbConfig, options: StorageOptions): Storage 
     migrate: () => migrateLatest(db, type),
     migrationStatus: () => migrationStatus(db, type),
     hasAuditTable: () => db.schema.hasTable(AUDIT_TABLE),
+    createKeyUsage: (intervalMs) => createKeyUsageRecorder(db, type, { intervalMs, ...(options.logger ? { logger: options.logger } : {}) }),
     createAuditSink: (sinkOptions) => createDbAuditSink({ ...sinkOptions, db, type }),
     close: () => keyStore.close(),
   };

@@ -44,6 +44,11 @@ export interface TokenVerifier {
   looksLikeJwt(credential: string): boolean;
   /** Never throws: a verified identity, or a refusal (401 for the token's faults, 503 when keys are unreachable). */
   verify(token: string): Promise<VerifyResult>;
+  /**
+   * `verify` for a credential that may be a key: undefined when it is not a JWT. A token verified
+   * before is answered from the cache without decoding anything (the hot path).
+   */
+  verifyIfToken(credential: string): Promise<VerifyResult> | undefined;
   /** Discovers and fetches every issuer's keys now: for a start-up log line or readiness. */
   checkIssuers(): Promise<IssuerCheck[]>;
   readonly cacheSize: number;
@@ -145,31 +150,46 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return remember(hash, { ok: true, identity }, expiresAt);
   };
 
+  const fromCache = (hash: string): VerifyResult | undefined => {
+    const cached = cache.get(hash);
+    if (!cached) return undefined;
+    if (cached.expiresAt > now()) return cached.result;
+    cache.delete(hash);
+    return undefined;
+  };
+  const verifyHashed = (token: string, hash: string): Promise<VerifyResult> => {
+    // Concurrent requests with the same new token share one verification.
+    let pending = inFlight.get(hash);
+    if (!pending) {
+      pending = verifyUncached(token, hash)
+        .catch((err: unknown): VerifyResult => {
+          // A bug here must not become an allow, nor a 401 the client would believe.
+          options.warn?.('token verification failed unexpectedly', { error: (err as Error)?.message });
+          return unavailable();
+        })
+        .finally(() => inFlight.delete(hash));
+      inFlight.set(hash, pending);
+    }
+    return pending;
+  };
+
   return {
     looksLikeJwt,
+    verifyIfToken(credential) {
+      // A JSON header (`{`) always encodes to a leading `e`, and a JWT has dots: anything else is a key, unhashed here.
+      if (credential.charCodeAt(0) !== 0x65 || !credential.includes('.') || credential.length > MAX_TOKEN_LENGTH) return undefined;
+      const hash = createHash('sha256').update(credential).digest('hex');
+      const cached = fromCache(hash);
+      if (cached) return Promise.resolve(cached);
+      return looksLikeJwt(credential) ? verifyHashed(credential, hash) : undefined;
+    },
     async verify(token) {
       // Only the length before hashing: the hot path (a cached token) decodes nothing.
       if (token.length > MAX_TOKEN_LENGTH) return unauthenticated(REASONS.malformed);
       const hash = createHash('sha256').update(token).digest('hex');
-      const cached = cache.get(hash);
-      if (cached) {
-        if (cached.expiresAt > now()) return cached.result;
-        cache.delete(hash);
-      }
-      // Concurrent requests with the same new token share one verification.
-      let pending = inFlight.get(hash);
-      if (!pending) {
-        pending = verifyUncached(token, hash)
-          .catch((err: unknown): VerifyResult => {
-            // A bug here must not become an allow, nor a 401 the client would believe.
-            options.warn?.('token verification failed unexpectedly', { error: (err as Error)?.message });
-            return unavailable();
-          })
-          .finally(() => inFlight.delete(hash));
-        inFlight.set(hash, pending);
-      }
-      return pending;
+      return fromCache(hash) ?? verifyHashed(token, hash);
     },
+
     async checkIssuers() {
       return Promise.all(options.issuers.map(async (issuer): Promise<IssuerCheck> => {
         try {

@@ -44,7 +44,7 @@ describe.each(DB_KINDS)('key management CLI on %s', (kind: DbKind) => {
     const again = await cli('db', 'init');
     expect(again).toMatchObject({ code: 0, stdout: 'schema is up to date\n' });
     const status = json(await cli('db', 'status', '--json'));
-    expect(status).toEqual({ applied: ['001_prefect_api_keys', '002_prefect_audit_log', '003_prefect_auth_proxy_changes', '004_prefect_auth_proxy_sessions', '006_people_and_own_keys'], pending: [] });
+    expect(status).toEqual({ applied: ['001_prefect_api_keys', '002_prefect_audit_log', '003_prefect_auth_proxy_changes', '004_prefect_auth_proxy_sessions', '006_people_and_own_keys', '007_key_last_used'], pending: [] });
     expect(await db.knex.schema.hasTable('prefect_audit_log')).toBe(true);
     expect(await db.knex('prefect_api_keys').count({ n: '*' }).first()).toMatchObject({ n: expect.anything() });
     expect((await db.knex('prefect_api_keys').select('user_id')).length).toBe(2);

@@ -298,7 +298,7 @@ describe.each(DB_KINDS)('session table migration on %s', (kind: DbKind) => {
     await migrateLatest(knex, dbConfig.type);
     await knex.schema.dropTable(SESSIONS_TABLE);
     await knex.schema.dropTable('prefect_auth_proxy_people');
-    await knex(MIGRATIONS_TABLE).whereIn('name', ['004_prefect_auth_proxy_sessions', '006_people_and_own_keys']).delete();
+    await knex(MIGRATIONS_TABLE).whereIn('name', ['004_prefect_auth_proxy_sessions', '006_people_and_own_keys', '007_key_last_used']).delete();
     await insertKey(db, { userId: 'kept', scopes: 'query/*', key: 'kept-key-1', hashed: true });
     const store = createKnexSessionStore(knex, dbConfig.type, { idleTimeoutMs: IDLE, touchIntervalMs: TOUCH, timeoutMs: dbConfig.timeoutMs });
 
@@ -307,11 +307,11 @@ describe.each(DB_KINDS)('session table migration on %s', (kind: DbKind) => {
     expect((missing as SessionStoreUnavailableError).reason).toMatch(/^(42P01|ER_NO_SUCH_TABLE|SQLITE_ERROR) \((table missing|no such table)\)$/);
     expect(await migrationStatus(knex, dbConfig.type)).toEqual({
       applied: ['001_prefect_api_keys', '002_prefect_audit_log', '003_prefect_auth_proxy_changes'],
-      pending: ['004_prefect_auth_proxy_sessions', '006_people_and_own_keys'],
+      pending: ['004_prefect_auth_proxy_sessions', '006_people_and_own_keys', '007_key_last_used'],
     });
 
-    // 006 finds its columns on the key table already there (a half-applied upgrade) and goes on.
-    expect(await migrateLatest(knex, dbConfig.type)).toEqual(['004_prefect_auth_proxy_sessions', '006_people_and_own_keys']);
+    // 006 and 007 find their columns on the key table already there (a half-applied upgrade) and goes on.
+    expect(await migrateLatest(knex, dbConfig.type)).toEqual(['004_prefect_auth_proxy_sessions', '006_people_and_own_keys', '007_key_last_used']);
     expect(await migrateLatest(knex, dbConfig.type)).toEqual([]);
     expect(await knex('prefect_api_keys').pluck('user_id')).toEqual(['kept']);
     await store.ping();

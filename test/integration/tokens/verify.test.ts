@@ -117,6 +117,21 @@ describe('machine tokens from a trusted issuer (own JWKS and discovery server)',
     expect(isAllowed(identity.scopes, ['admin'])).toBe(false);
   });
 
+  it('tells a key from a token for the pipeline: keys are not hashed nor decoded, a token is verified, a tampered one refused', async () => {
+    const { verifier } = verifierFor(configure(issuer));
+    for (const key of ['pap_3kJx9s-key', 'benchkey-1', 'e.not-a-token', 'eyJhbGciOi', 'eyJub3Rqc29u.e30.x']) expect(verifier.verifyIfToken(key)).toBeUndefined();
+    const token = await issuer.sign();
+    expect(await verifier.verifyIfToken(token)).toMatchObject({ ok: true });
+    // From the cache the second time, the same answer.
+    expect(await verifier.verifyIfToken(token)).toMatchObject({ ok: true });
+    const [h, p] = token.split('.');
+    const tampered = `${h}.${p}.${'A'.repeat(40)}`;
+    expect(await verifier.verifyIfToken(tampered)).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
+    // A header with a space after the brace encodes to `eyA`: still a token, still verified.
+    const spaced = `${Buffer.from('{ "alg": "none" }').toString('base64url')}.${p}.`;
+    expect(await verifier.verifyIfToken(spaced)).toMatchObject({ ok: false });
+  });
+
   it('a refusal for lack of role names the machine and issuer for the audit record', async () => {
     const { verifier } = verifierFor(configure(issuer));
     expect(await verifier.verify(await issuer.sign({ sub: 'stranger' }))).toEqual({
