@@ -114,7 +114,10 @@ export async function startRuntime(config: Config, warnings: readonly string[] =
   const proxy = createApp({
     config, context, logger: log, resolver, audit, rate, authFailures, metrics, draining: () => draining,
     keyAdmin: storage.keyAdmin, queryAudit: storage.queryAudit, recordChange: storage.recordChange, pingKeyStore: () => store.ping(),
-    ...(signIn ? { signIn, signInProblem: signInProblem(signIn, storage) } : {}),
+    ...(signIn ? {
+      signIn, signInProblem: signInProblem(signIn, storage),
+      people: { ownKeys: storage.ownKeys, sessions: storage.sessions, forgetSession: (hash: string) => signIn?.sessions.evict(hash) },
+    } : {}),
     ...(tokens ? { tokens } : {}),
   });
 

@@ -8,6 +8,7 @@ export type AdminRequirement =
 
 const PUBLIC: AdminRequirement = { kind: 'public' };
 const KEY_ACTIONS = new Set(['rotate', 'revoke', 'scopes', 'expiry']);
+const PEOPLE_ACTIONS = new Set(['disable', 'enable', 'end-sessions']);
 
 /**
  * The proxy's own routes and the permission each needs. Matched as Express matches them (without
@@ -29,6 +30,10 @@ export function classifyAdmin(method: string, path: string, metricsOnOwnPort: bo
       return segments.length === 2 && method === 'DELETE' ? guarded(['admin', 'cache'], '/cache/:key') : PUBLIC;
     case 'admin':
       if (second === 'keys') return guarded(['admin', 'keys'], keysTemplate(segments.slice(2)));
+      if (second === 'people') {
+        const action = segments.length === 4 && PEOPLE_ACTIONS.has(segments[3] as string) ? segments[3] : '*';
+        return guarded(['admin', 'people'], `/admin/people/:user/${action}`);
+      }
       return second === 'audit' && segments.length === 2 && reading ? guarded(['admin', 'audit'], '/admin/audit') : PUBLIC;
     default:
       return PUBLIC;

@@ -12,6 +12,8 @@ import type { Logger } from '../log';
 import type { ProxyMetrics } from '../metrics';
 import { createAuditRoutes } from './audit-routes';
 import { createKeyRoutes } from './key-routes';
+import type { PeopleDeps } from './people-routes';
+import { createPeopleRoutes } from './people-routes';
 import { checkReadiness, createReadinessReporter, describeNotReady } from './readiness';
 import { requireDecided } from './require-permission';
 
@@ -32,10 +34,12 @@ export interface AdminDeps {
   readonly metrics?: ProxyMetrics;
   /** True once SIGTERM arrived: /readyz turns 503 so load balancers stop sending traffic. */
   readonly draining?: () => boolean;
+  /** SIGN_IN: /admin/people (disable people, end their sessions). */
+  readonly people?: Omit<PeopleDeps, 'requireScope' | 'resolver' | 'recordChange' | 'logger'>;
 }
 
 /** Paths the proxy answers itself in every mode; they never reach the upstream. */
-export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/metrics', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit'];
+export const ADMIN_PATHS = ['/healthcheck', '/readyz', '/metrics', '/logs', '/logs/*rest', '/cache', '/cache/*rest', '/admin/keys', '/admin/keys/*rest', '/admin/audit', '/admin/people/*rest'];
 
 /** The proxy's own routes. All but the health check need a key with an `admin/...` scope. */
 export function createAdminRouter(deps: AdminDeps): Router {
@@ -99,6 +103,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   router.use('/admin/keys', createKeyRoutes({ ...deps, requireScope }));
   router.use('/admin/audit', createAuditRoutes({ ...deps, requireScope }));
+  if (deps.people) router.use('/admin/people', createPeopleRoutes({ ...deps.people, resolver, recordChange: deps.recordChange, logger, requireScope }));
 
   router.all(ADMIN_PATHS, (_req, res) => {
     sendError(res, new ProxyError('METHOD_NOT_ALLOWED', 'method not allowed on this proxy route'), 'rest');

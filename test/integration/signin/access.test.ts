@@ -224,6 +224,28 @@ describe('an administrator disables a person', () => {
     expect((await signIn()).status).toBe(303);
     expect((await withKey()).status).toBe(401);
   });
+
+  it('with the admin API: the same, at once on this instance; other keys are refused', async () => {
+    await insertKey(stack.db, { userId: 'root', scopes: 'role:owner', key: 'owner-key-people-1', hashed: true });
+    await insertKey(stack.db, { userId: 'keyadmin', scopes: 'admin/keys, read/*', key: 'keyadmin-people-01', hashed: true });
+    const b = browser(stack.url);
+    const begin = await b.fetch('/auth/oidc?next=/auth/access');
+    const callback = new URL(await loginWithProvider(begin.headers.get('location') as string, 'dana', { jar: createCookieJar() }));
+    await b.fetch(callback.pathname + callback.search);
+    expect(b.cookies.has('pap-session')).toBe(true);
+    const key = shownKey(await (await b.fetch('/auth/access/keys', formBody({ name: 'api', role: '', lifetime: '7' }))).text());
+    const admin = (key: string, path: string) => fetch(`${stack.url}${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"reason": "left"}',
+    });
+    expect((await admin('keyadmin-people-01', '/admin/people/dana@example.test/disable')).status).toBe(403);
+    const disabled = await admin('owner-key-people-1', '/admin/people/dana@example.test/disable');
+    // Two: this browser's, and the one the test before left signed in.
+    expect(await disabled.json()).toEqual({ user: 'dana@example.test', disabled: true, endedSessions: 2, stoppedKeys: ['dana@example.test/api'] });
+    expect((await fetch(`${stack.url}/api/flows/${ID}`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    expect((await b.fetch(`/api/flows/${ID}`)).status).toBe(401);
+    expect(await (await admin('owner-key-people-1', '/admin/people/dana@example.test/enable')).json()).toEqual({ user: 'dana@example.test', disabled: false });
+    expect(await (await admin('owner-key-people-1', '/admin/people/dana@example.test/end-sessions')).json()).toEqual({ user: 'dana@example.test', endedSessions: 0 });
+  });
 });
 
 describe('sign-in on a shared key store that lacks this version\'s tables', () => {

@@ -20,6 +20,11 @@ describe('the proxy\'s own routes and what each needs', () => {
     ['POST', '/admin/keys/alice/rotate', 'admin/keys POST /admin/keys/:user/rotate'],
     ['PUT', '/admin/keys/alice/scopes', 'admin/keys PUT /admin/keys/:user/scopes'],
     ['DELETE', '/admin/keys/alice/what/ever', 'admin/keys DELETE /admin/keys/:user/*'],
+    ['POST', '/admin/keys/expire-unused', 'admin/keys POST /admin/keys/expire-unused'],
+    ['POST', '/admin/people/vera@example.com/disable', 'admin/people POST /admin/people/:user/disable'],
+    ['POST', '/Admin/People/vera@example.com/END-SESSIONS', 'admin/people POST /admin/people/:user/end-sessions'],
+    ['POST', '/admin/people/vera@example.com/whatever', 'admin/people POST /admin/people/:user/*'],
+    ['GET', '/admin/people', 'admin/people GET /admin/people/:user/*'],
     ['GET', '/admin/audit', 'admin/audit GET /admin/audit'],
     ['GET', '/admin/audit/', 'admin/audit GET /admin/audit'],
     // Express matches without regard to case: so must the table, or a route would be served unchecked.
