@@ -141,7 +141,7 @@ describe.each(cases)('key changes reach every running proxy through the key stor
 
   it('`keys create` says nothing about caches: a new key has nothing to forget', async () => {
     const created = await cli('keys', 'create', '--user', 'erin', '--role', 'viewer');
-    expect(created.code).toBe(0);
+    expect({ code: created.code, stderr: created.code === 0 ? '' : created.stderr }).toEqual({ code: 0, stderr: '' });
     expect(created.stderr).not.toMatch(/cache|proxies/i);
   });
 });
