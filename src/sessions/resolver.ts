@@ -51,10 +51,14 @@ export interface SessionResolver {
 const NEGATIVE_TTL_MS = 10_000;
 
 /** Sessions as principals, cached by the id's hash (never the id), like keys. */
+/** Well under any touch interval the store is given (a minute by default). */
+const TOUCH_ASK_MS = 5_000;
+
 export function createSessionResolver(options: SessionResolverOptions): SessionResolver {
   const cache = new LRUCache<string, SessionRecord>({ max: 10_000, ttl: options.cacheTtlMs, ttlAutopurge: false });
   const unknown = new LRUCache<string, true>({ max: 10_000, ttl: NEGATIVE_TTL_MS, ttlAutopurge: false });
   const checking = new Map<string, Promise<GroupCheck>>();
+  const lastTouch = new LRUCache<string, number>({ max: 10_000 });
 
   // Compiled once per cached record (a refresh or a group check makes a new record), and for a key
   // session once per cached key principal: the hot path builds nothing.
@@ -125,7 +129,12 @@ export function createSessionResolver(options: SessionResolverOptions): SessionR
         cache.set(hash, record);
       }
       // The store writes at most once a touch interval; a failed write only makes idleness come sooner.
-      options.store.touch(hash).catch((err: unknown) => options.onTouchFailed?.(err));
+      // Asking it at most every few seconds keeps a promise per request off the hot path.
+      const now = Date.now();
+      if (now - (lastTouch.get(hash) ?? 0) >= TOUCH_ASK_MS) {
+        lastTouch.set(hash, now);
+        options.store.touch(hash).catch((err: unknown) => options.onTouchFailed?.(err));
+      }
       const principal = await principalOf(record);
       return principal ? { principal, record } : null;
     },
