@@ -14,6 +14,16 @@ const BY_SELF = 'self';
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
 const USER_MAX = 128;
 
+/**
+ * The original MySQL table is latin1: a name in another script can neither be stored in it nor
+ * compared with its columns. Such a person has no keys there and is told why when making one.
+ */
+function isCharsetTrouble(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD' || code === 'ER_CANT_AGGREGATE_2COLLATIONS' || code === 'ER_CANT_AGGREGATE_3COLLATIONS';
+}
+const CHARSET_MESSAGE = 'the key table cannot store your name (its character set is latin1): ask an administrator to convert it to utf8mb4';
+
 export function createOwnKeyStore(db: Knex, type: DbType): OwnKeyStore {
   const now = (trx: Knex | Knex.Transaction = db) => dbNowPlus(trx, type, 0);
   const hasLastUsed = (async () => 'last_used_dt' in (await db(KEYS_TABLE).columnInfo()))().catch(() => false);
@@ -56,15 +66,20 @@ export function createOwnKeyStore(db: Knex, type: DbType): OwnKeyStore {
     return users;
   };
 
+  const orCharset = <T>(work: Promise<T>, fallback: () => T): Promise<T> => work.catch((err: unknown) => {
+    if (isCharsetTrouble(err)) return fallback();
+    throw err;
+  });
+
   return {
-    list: (owner) => read(owner),
+    list: (owner) => orCharset(read(owner), () => []),
 
     async create({ owner, name, scopes, lifetimeS, maxKeys }) {
       if (!NAME.test(name)) throw new OwnKeyError('INVALID', 'a key name is 1 to 40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
       const user = `${owner}/${name}`;
       if (user.length > USER_MAX) throw new OwnKeyError('INVALID', `your name and the key's name together must fit in ${USER_MAX} characters; choose a shorter key name`);
       const key = generateKey();
-      await change(async (trx) => {
+      await orCharset(change(async (trx) => {
         if (await trx(PEOPLE_TABLE).where({ user_id: owner, disabled: true }).first('user_id')) {
           throw new OwnKeyError('INVALID', 'an administrator has disabled your access: you cannot make keys');
         }
@@ -79,26 +94,30 @@ export function createOwnKeyStore(db: Knex, type: DbType): OwnKeyStore {
           creatd_by: BY_SELF, last_updatd_by: BY_SELF, owner_id: owner, key_name: name, self_service: true,
         });
         return { result: undefined, users: [user] };
+      }), () => {
+        throw new OwnKeyError('INVALID', CHARSET_MESSAGE);
       });
       const [info] = await read(owner, name);
       return { key, info: info as OwnKey };
     },
 
     async revoke(owner, name) {
-      await change(async (trx) => {
+      await orCharset(change(async (trx) => {
         const row = await trx(KEYS_TABLE).where({ owner_id: owner, self_service: true, key_name: name }).first('user_id');
         if (!row) throw new OwnKeyError('NOT_FOUND', `you have no key named "${name}"`);
         await trx(KEYS_TABLE).where({ user_id: row.user_id }).update({ key_expr_dt: now(trx), last_updatd_dt: now(trx), last_updatd_by: BY_SELF });
         return { result: undefined, users: [String(row.user_id)] };
+      }), () => {
+        throw new OwnKeyError('NOT_FOUND', `you have no key named "${name}"`);
       });
       const [info] = await read(owner, name);
       return info as OwnKey;
     },
 
-    stopAll: (owner) => change(async (trx) => {
+    stopAll: (owner) => orCharset(change(async (trx) => {
       const users = await stopAllIn(trx, owner);
       return { result: users, users };
-    }),
+    }), () => []),
 
     async isDisabled(person) {
       return Boolean(await db(PEOPLE_TABLE).where({ user_id: person, disabled: true }).first('user_id'));
@@ -108,7 +127,11 @@ export function createOwnKeyStore(db: Knex, type: DbType): OwnKeyStore {
       const values = { disabled, reason: reason ?? null, updated_by: by.slice(0, 64), updated_at: new Date().toISOString() };
       const updated = await trx(PEOPLE_TABLE).where({ user_id: person }).update(values);
       if (Number(updated) === 0) await trx(PEOPLE_TABLE).insert({ user_id: person, ...values });
-      const stoppedKeys = disabled ? await stopAllIn(trx, person) : [];
+      // MySQL keeps the transaction after a failed statement: a latin1 table that cannot hold the name holds no keys of theirs.
+      const stoppedKeys = disabled ? await stopAllIn(trx, person).catch((err: unknown) => {
+        if (isCharsetTrouble(err)) return [];
+        throw err;
+      }) : [];
       return { result: { stoppedKeys }, users: stoppedKeys };
     }),
   };

@@ -44,6 +44,22 @@ describe.each(DB_KINDS)('own keys and disabled people on %s', (kind) => {
     expect(changes.map((c) => c.subject)).toEqual(expect.arrayContaining(['ana@example.com/ci', 'ana@example.com/laptop']));
   });
 
+  it('refuses, with the reason, a name the original table cannot store', async () => {
+    const store = createOwnKeyStore(db.knex, kind);
+    const made = store.create({ owner: '山田@example.jp', name: 'laptop', scopes: 'role:viewer', lifetimeS: 3600, maxKeys: 2 });
+    if (kind === 'mysql') {
+      await expect(made).rejects.toMatchObject({ code: 'INVALID', message: expect.stringContaining('latin1') });
+      // Listing, revoking and stopping find nothing rather than failing.
+      expect(await store.list('山田@example.jp')).toEqual([]);
+      await expect(store.revoke('山田@example.jp', 'laptop')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await store.stopAll('山田@example.jp')).toEqual([]);
+      expect(await store.setDisabled('山田@example.jp', true, { by: 'admin' })).toEqual({ stoppedKeys: [] });
+      expect(await store.isDisabled('山田@example.jp')).toBe(true);
+    } else {
+      expect((await made).info.user).toBe('山田@example.jp/laptop');
+    }
+  });
+
   it('disables a person: their live keys stop, they cannot make more, and enabling does not revive the old ones', async () => {
     const store = createOwnKeyStore(db.knex, kind);
     await store.create({ owner: 'cy@example.com', name: 'one', scopes: 'role:viewer', lifetimeS: 3600, maxKeys: 5 });
