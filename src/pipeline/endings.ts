@@ -109,9 +109,26 @@ function closeOf(error: ProxyError, presented: boolean): SocketClose {
   }
 }
 
+const SESSION_RECHECK_MS = 2_000;
+
 /** Audit, then the verdict as a websocket: relayed to the upstream socket, or closed with a code. */
-export function createSocketEnding(deps: EndingDeps & { readonly relay: WebsocketRelay }) {
+export function createSocketEnding(deps: EndingDeps & { readonly relay: WebsocketRelay; readonly signIn?: SignIn }) {
   const { relay } = deps;
+  // A socket opened with the session is checked once at the handshake; after that the session is
+  // read again every few seconds, so signing out, expiry or losing a group closes it too.
+  const watchSession = (client: { close(code: number, reason: string): void; once(event: 'close', fn: () => void): unknown }, id: string): void => {
+    const signIn = deps.signIn as SignIn;
+    const timer = setInterval(() => {
+      signIn.sessions.resolve(id).then(
+        (found) => {
+          if (!found) client.close(1008, 'your session has ended: sign in again');
+        },
+        () => client.close(1011, 'the session cannot be checked right now'),
+      );
+    }, SESSION_RECHECK_MS);
+    timer.unref();
+    client.once('close', () => clearInterval(timer));
+  };
   const record = (x: SocketExchange, verdict: Verdict, code: number): void => {
     const time = new Date();
     const principal = x.scope.principal;
@@ -139,6 +156,7 @@ export function createSocketEnding(deps: EndingDeps & { readonly relay: Websocke
       record(x, verdict, code);
       return relay.refuse(accepted.client, code, close.message);
     }
+    if (x.credential.kind === 'session' && deps.signIn) watchSession(accepted.client, x.credential.id);
     try {
       await relay.relay(accepted, verdict.plan.path);
     } catch (err) {

@@ -105,6 +105,13 @@ export function createSessionResolver(options: SessionResolverOptions): SessionR
       const hash = hashSessionId(rawId);
       if (unknown.get(hash)) return null;
       let record = cache.get(hash) ?? null;
+      // A cached record past its absolute end is not used for the rest of its cache time: ended, reported once.
+      if (record && record.expiresAt <= Date.now()) {
+        cache.delete(hash);
+        unknown.set(hash, true);
+        if (await options.store.end(record.hash, 'expired')) options.onExpired?.(record, asker);
+        return null;
+      }
       if (!record) {
         const found = await options.store.lookup(rawId);
         if (found.state !== 'live') {
@@ -118,6 +125,9 @@ export function createSessionResolver(options: SessionResolverOptions): SessionR
         record = found.record;
         cache.set(hash, record);
       }
+      // Where no group check can be made (OIDC off on this instance), an identity-provider session
+      // whose groups are due for a check is refused rather than trusted past the bound.
+      if (record.kind === 'oidc' && !options.checkGroups && isGroupCheckDue(record, Date.now(), options.groupRefreshMs)) return null;
       if (record.kind === 'oidc' && options.checkGroups && isGroupCheckDue(record, Date.now(), options.groupRefreshMs)) {
         const checked = await checkGroups(record);
         if ('ended' in checked) {

@@ -60,6 +60,13 @@ export function clearAttemptCookie(settings: CookieSettings, state: string): str
   return build(settings, attemptName(settings, state), '', 0);
 }
 
+/** States of the attempt cookies the browser sent, in its order (oldest first, as browsers send them). */
+export function attemptStates(settings: CookieSettings, cookieHeader: string | undefined): string[] {
+  if (!cookieHeader) return [];
+  return Object.keys(parseCookie(cookieHeader)).filter((name) => name.startsWith(settings.attemptPrefix))
+    .map((name) => name.slice(settings.attemptPrefix.length)).filter((state) => STATE.test(state));
+}
+
 /** The attempt cookie's value for this state, if the browser sent it (and the state is well-formed). */
 export function readAttemptCookie(settings: CookieSettings, cookieHeader: string | undefined, state: string): string | undefined {
   if (!cookieHeader || !STATE.test(state)) return undefined;

@@ -1,5 +1,6 @@
 export const DEFAULT_NEXT_PATH = '/';
-export const MAX_NEXT_PATH_LENGTH = 2048;
+// Kept in an attempt cookie: short enough that a few of them stay far from header limits.
+export const MAX_NEXT_PATH_LENGTH = 512;
 
 // The path as given (already decoded once from the query string): visible ASCII only, so no
 // spaces and no control characters (browsers drop tab and newline from URLs, turning

@@ -14,7 +14,7 @@ import { decodeAttempt, encodeAttempt } from './attempt';
 import type { ClaimRules } from './claims';
 import { decideSignIn } from './claims';
 import type { CookieSettings } from './cookies';
-import { buildAttemptCookie, buildSessionCookie, clearAttemptCookie, clearSessionCookie, cookieSettingsFor, readAttemptCookie, readSessionId } from './cookies';
+import { attemptStates, buildAttemptCookie, buildSessionCookie, clearAttemptCookie, clearSessionCookie, cookieSettingsFor, readAttemptCookie, readSessionId } from './cookies';
 import { isSignInError } from './failure';
 import { safeNextPath } from './next-path';
 import { checkOrigin } from './origin-check';
@@ -55,6 +55,8 @@ export interface SignIn {
 }
 
 const ATTEMPT_MAX_AGE_S = 600;
+/** Sign-in attempts one browser may have under way at once (tabs). */
+const MAX_ATTEMPTS = 4;
 const FORM_LIMIT = 16 * 1024;
 const DISCOVERY_RETRY_MS = 10_000;
 
@@ -212,11 +214,17 @@ export function createSignIn(deps: SignInDeps): SignIn {
       await startSession(res, next, { kind: 'key', userId: principal.userId, groups: [], roles: [...principal.scopeList], keyHash, lifetimeMs: settings.lifetimeMs });
     },
 
-    'GET /auth/oidc': async (_req, res, url) => {
+    'GET /auth/oidc': async (req, res, url) => {
       const party = await discover();
       if (!party) return html(res, 503, messagePage('Sign-in unavailable', 'The identity provider cannot be reached right now; try again shortly.'));
       const began = await party.begin(safeNextPath(url.searchParams.get('next')));
-      redirect(res, began.authorizationUrl, buildAttemptCookie(cookies, began.attempt.state, encodeAttempt(began.attempt), ATTEMPT_MAX_AGE_S));
+      // Another site can open this page again and again: only the newest attempts are kept, so their
+      // cookies never grow past what a browser will send.
+      const older = attemptStates(cookies, req.headers.cookie).slice(0, -(MAX_ATTEMPTS - 1));
+      redirect(res, began.authorizationUrl, [
+        ...older.map((state) => clearAttemptCookie(cookies, state)),
+        buildAttemptCookie(cookies, began.attempt.state, encodeAttempt(began.attempt), ATTEMPT_MAX_AGE_S),
+      ]);
     },
 
     'GET /auth/callback': async (req, res, url) => {
